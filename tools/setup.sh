@@ -38,6 +38,7 @@ installed() {
     [[ "$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null)" == ii* ]]
 }
 
+# shellcheck source=/dev/null
 . /etc/os-release
 if [[ "${ID:-}" != debian || "${VERSION_ID:-}" != 12 ]]; then
     say "warning: made for Debian 12, this is ${PRETTY_NAME:-unknown}; carrying on"
