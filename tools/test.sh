@@ -6,7 +6,8 @@
 #   1. tools/setup.sh            install missing Debian packages, build the cached LuaJIT
 #   2. tools/format.sh --check   the C sources match .clang-format
 #   3-5. asan preset (build-asan/): configure, build, ctest -L 'unit|lua' under ASan and
-#        UBSan; a leak, a memory error or undefined behaviour fails the test
+#        UBSan; a leak, a memory error or undefined behaviour fails the test (the same
+#        filter and options as the asan test preset in CMakePresets.json; keep them equal)
 #   6-8. plain build (build/, RelWithDebInfo): configure, build, ctest with every label
 # The plain full run comes last so that the last ctest summary printed (the one CI reads)
 # covers the whole suite. The final line says PASSED or FAILED; the exit status is 0 only
