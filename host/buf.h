@@ -12,7 +12,10 @@ struct buf {
     size_t cap;
 };
 
+/* clang-format 14 would spread this braced initializer over four lines. */
+/* clang-format off */
 #define BUF_INIT {NULL, 0, 0}
+/* clang-format on */
 
 void buf_reserve(struct buf *b, size_t extra);
 void buf_put(struct buf *b, const void *data, size_t n);

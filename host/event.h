@@ -17,6 +17,8 @@
 
 struct cJSON;
 
+/* clang-format would reflow the X-macro list and misindent EV__COUNT. */
+/* clang-format off */
 #define EVENT_TYPES(X)                                                                         \
     X(MARKET_DATA) X(BAR) X(SIGNAL_GENERATED) X(ORDER_SUBMITTED) X(ORDER_ACCEPTED)             \
     X(ORDER_REJECTED) X(ORDER_FILLED) X(ORDER_CANCELED) X(ORDER_EXPIRED) X(POSITION_UPDATE)    \
@@ -29,6 +31,7 @@ enum event_type {
 #undef X
     EV__COUNT
 };
+/* clang-format on */
 
 #define EV_BIT(t) (UINT64_C(1) << (t))
 #define EV_ALL    ((UINT64_C(1) << EV__COUNT) - 1)

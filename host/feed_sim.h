@@ -22,20 +22,20 @@
 #include "instrument.h"
 
 struct feed_sim_symbol {
-    int sym;             /* instrument id */
-    double price;        /* starting mid price, > 0 */
-    double drift;        /* annualized drift, e.g. 0.05 */
-    double vol;          /* annualized volatility, >= 0, e.g. 0.25 */
-    int spread_ticks;    /* quoted spread in ticks, >= 1 */
-    int64_t max_lots;    /* trade and quote sizes are 1..max_lots lots, >= 1 */
+    int sym;          /* instrument id */
+    double price;     /* starting mid price, > 0 */
+    double drift;     /* annualized drift, e.g. 0.05 */
+    double vol;       /* annualized volatility, >= 0, e.g. 0.25 */
+    int spread_ticks; /* quoted spread in ticks, >= 1 */
+    int64_t max_lots; /* trade and quote sizes are 1..max_lots lots, >= 1 */
 };
 
 struct feed_sim_config {
     uint64_t seed;
-    double rate;             /* events per second over all symbols, > 0 */
-    double trade_ratio;      /* fraction of events that are trades, 0..1 */
+    double rate;        /* events per second over all symbols, > 0 */
+    double trade_ratio; /* fraction of events that are trades, 0..1 */
     struct feed_sim_symbol *symbols;
-    int nsymbols;            /* >= 1 */
+    int nsymbols; /* >= 1 */
 };
 
 struct feed_sim;

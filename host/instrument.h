@@ -10,15 +10,15 @@
 #include <stdint.h>
 #include "err.h"
 
-#define SYMBOL_MAX 16 /* including the NUL */
+#define SYMBOL_MAX      16 /* including the NUL */
 #define INSTRUMENTS_MAX 1024
 
 struct instrument {
     char symbol[SYMBOL_MAX];
-    int px_dp;       /* price decimals */
-    int64_t tick;    /* minimum price step, in 10^-px_dp units, > 0 */
-    int qty_dp;      /* quantity decimals */
-    int64_t lot;     /* minimum quantity step, in 10^-qty_dp units, > 0 */
+    int px_dp;    /* price decimals */
+    int64_t tick; /* minimum price step, in 10^-px_dp units, > 0 */
+    int qty_dp;   /* quantity decimals */
+    int64_t lot;  /* minimum quantity step, in 10^-qty_dp units, > 0 */
 };
 
 struct instruments {

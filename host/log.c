@@ -168,8 +168,8 @@ const char *log_quote(char *dst, size_t n, const char *s)
 
 static void libevent_log_cb(int severity, const char *msg)
 {
-    enum log_level lvl = severity == EVENT_LOG_DEBUG ? LOG_DEBUG
-                         : severity == EVENT_LOG_MSG ? LOG_INFO
+    enum log_level lvl = severity == EVENT_LOG_DEBUG  ? LOG_DEBUG
+                         : severity == EVENT_LOG_MSG  ? LOG_INFO
                          : severity == EVENT_LOG_WARN ? LOG_WARN
                                                       : LOG_ERROR;
     char q[1024];

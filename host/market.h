@@ -55,9 +55,9 @@ const struct bar *market_open_bar(const struct market *m, int sym, enum tf tf);
 
 struct market_stats {
     uint64_t quotes, trades;
-    uint64_t gaps;       /* number of jumps in n (quotes and trades) */
-    uint64_t missing;    /* events the jumps skipped */
-    uint64_t late;       /* trades too old for an open bar (summed over timeframes) */
+    uint64_t gaps;    /* number of jumps in n (quotes and trades) */
+    uint64_t missing; /* events the jumps skipped */
+    uint64_t late;    /* trades too old for an open bar (summed over timeframes) */
     uint64_t bars_closed;
 };
 /* Totals over all symbols when sym < 0. */

@@ -9,9 +9,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define ASSERT(cond)                                                                           \
-    do {                                                                                       \
-        if (!(cond)) util_assert_fail(#cond, __FILE__, __LINE__);                              \
+#define ASSERT(cond)                                                                               \
+    do {                                                                                           \
+        if (!(cond)) util_assert_fail(#cond, __FILE__, __LINE__);                                  \
     } while (0)
 
 #define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
