@@ -10,7 +10,7 @@
  *   - event_data_json builds a cJSON object of the same "data" fields. cJSON stores
  *     numbers as doubles, so there prices go through fx_to_double: the nearest double,
  *     fine for Lua and for consumers that re-print with %.15g, not for the journal
- *     (which uses event_to_json).
+ *     (which uses event_to_json). n is a double there too: exact up to 2^53.
  *
  * Invariants: every symbol id is resolved against the registry; an id the registry does
  * not hold (a feed bug or an instrument registered later) writes "symbol":null and null
