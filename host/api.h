@@ -1,0 +1,87 @@
+/* api.h: the Lua API a strategy sees (DESIGN.md §6), one file per area:
+ *   api_decl.c    strategy{...}: the declaration
+ *   api_market.c  quote, last, history; the event tables callbacks receive
+ *   api_time.c    now, timer.every/after/at/cancel, os.time/date/clock
+ *   api_output.c  signal, alert, log.*, print
+ *   api_json.c    Lua values <-> cJSON (signal data, on_event payloads)
+ * Each function finds the instance it acts for through the sandbox owner, a struct
+ * api_ctx. API functions check every argument before acting (luaL_error names the
+ * argument), never call back into Lua, and publish events through the bus (queued
+ * while a dispatch runs). */
+#ifndef LUATRADE_API_H
+#define LUATRADE_API_H
+
+#include <stdint.h>
+
+#include "event.h"
+#include "param.h"
+
+typedef struct lua_State lua_State;
+struct host;
+struct sbx;
+struct strategy;
+struct cJSON;
+
+#define DECL_NAME_MAX 64
+#define DECL_SYMBOLS_MAX 256
+
+/* What strategy{...} declared. */
+struct strategy_decl {
+    int declared;
+    char name[DECL_NAME_MAX];
+    char **symbols; /* NULL: not declared (every symbol) */
+    int nsymbols;
+    uint32_t bars;    /* bit per enum tf */
+    int64_t every_us; /* 0: none */
+    int has_window;
+    int window_open_min, window_close_min; /* minutes after local midnight */
+    char window_tz[64];
+    double capital; /* 0: not declared */
+    struct params params;
+};
+
+void strategy_decl_free(struct strategy_decl *d);
+
+/* The sandbox owner of a strategy sandbox. host and st are NULL for `luatrade check`. */
+struct api_ctx {
+    struct host *host;
+    struct strategy *st;
+    unsigned version; /* the instance version this sandbox runs */
+    struct strategy_decl decl;
+    char strategy_id[DECL_NAME_MAX];
+    /* log rate limit: token bucket */
+    double log_tokens;
+    int64_t log_refill_us;
+    uint64_t log_dropped;
+};
+
+struct api_ctx *api_ctx_of(lua_State *L);
+
+/* Registers every API function into the sandbox (before the script runs). The mode
+ * string ("live", "paper", "backtest") and strategy_id become globals. */
+int api_register(struct sbx *s, const char *mode, struct err *e);
+
+/* Pushes the tables callbacks receive: {symbol, bid, ask, bid_size, ask_size, time,
+ * seq, n} for a quote, {symbol, price, size, time, seq, n} for a trade, {symbol, tf,
+ * time, open, high, low, close, volume, trades} for a bar. Host step context. */
+void api_push_quote(lua_State *L, const struct host *h, const struct quote *q, int64_t ts_us,
+                    uint64_t seq);
+void api_push_trade(lua_State *L, const struct host *h, const struct trade *t, int64_t ts_us,
+                    uint64_t seq);
+void api_push_bar(lua_State *L, const struct host *h, const struct bar *b);
+/* {seq, type, ts, time, source, data} for on_event / on_alert. */
+void api_push_event(lua_State *L, const struct host *h, const struct event *ev);
+
+/* Lua <-> cJSON with a depth limit (API_JSON_MAX_DEPTH), cycle detection, finite
+ * numbers only, string or integer keys. lua_to_json returns NULL and fills e on
+ * refusal. Both run no Lua code. */
+#define API_JSON_MAX_DEPTH 32
+struct cJSON *api_lua_to_json(lua_State *L, int idx, struct err *e);
+void api_push_json(lua_State *L, const struct cJSON *j);
+
+/* Strategy-side services the API calls back into (strategy.c). */
+int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int64_t period_us,
+                       int daily_hh, int daily_mm, const char *tz, struct err *e);
+int strategy_timer_cancel(struct api_ctx *c, const char *name);
+
+#endif

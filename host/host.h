@@ -1,0 +1,74 @@
+/* host.h: the host: one libevent loop and everything that hangs off it.
+ *
+ * host_init builds the pieces in dependency order (clock, timers, bus, instruments,
+ * market, watchdog and sandbox probe, strategies, feed, file watcher) from a parsed
+ * config; host_run drives the loop until SIGINT/SIGTERM, the --for duration, or a
+ * fatal error; host_fini stops strategies (on_stop("shutdown")) and frees everything
+ * in reverse order.
+ *
+ * Time: live, the clock is wall time and timers ride a libevent timer armed for the
+ * earliest due one; with a simulated clock the feed is generated as fast as the
+ * machine allows, the clock jumps to each event's time, and due timers and bar
+ * closes run first, in time order, so a run is deterministic. Both modes yield to
+ * libevent between batches (signals and file changes are handled in either). */
+#ifndef LUATRADE_HOST_H
+#define LUATRADE_HOST_H
+
+#include <limits.h>
+#include <stdint.h>
+
+#include "clock.h"
+#include "err.h"
+#include "instrument.h"
+
+struct event_base;
+struct event;
+struct timerq;
+struct bus;
+struct market;
+struct feed_sim;
+struct strategies;
+struct watch;
+struct sbx_watchdog;
+struct config;
+
+struct host {
+    const struct config *cfg;
+    struct event_base *base;
+    struct clock clock;
+    struct timerq *timers;
+    struct event *timer_ev;   /* live: fires at the earliest timer */
+    struct event *feed_ev;    /* live: paces the feed; sim: runs the next batch */
+    struct event *stop_ev;    /* --for */
+    struct event *sig_int, *sig_term;
+    struct bus *bus;
+    struct instruments instruments;
+    struct market *market;
+    struct feed_sim *feed;
+    struct strategies *strategies;
+    struct watch *watch;
+    struct sbx_watchdog *wd;
+    int sbx_jit;               /* sandboxes run with the JIT compiler on */
+    const char *mode;          /* "paper" until venues exist */
+    char scripts_dir[PATH_MAX];
+    int64_t feed_started_us;   /* live pacing */
+    uint64_t feed_emitted;
+    int64_t stop_at_us;        /* sim clock: stop when reached; 0 = never */
+    int stopping;
+    int exit_code;
+};
+
+int host_init(struct host *h, const struct config *cfg, struct err *e);
+/* Runs until stopped. for_us > 0 stops after that long on the host clock. Returns the
+ * exit code (0, or 1 when a fail-fast strategy error stopped the run). */
+int host_run(struct host *h, int64_t for_us);
+/* Asks the loop to stop after the current callback (safe from any loop callback). */
+void host_stop(struct host *h, int exit_code);
+void host_fini(struct host *h);
+
+/* Publishes a market-data event from a feed: closes due bars first, then publishes. */
+void host_publish_market(struct host *h, struct event *ev);
+/* Re-arms the live timer event for the earliest pending timer. */
+void host_timers_changed(void *host);
+
+#endif

@@ -1,0 +1,972 @@
+/* strategy.c: strategy instances: load, declare, start, stop, dispatch, fault, reload
+ * (see strategy.h for the contract, DESIGN.md §6-7 for the rules).
+ *
+ * A loaded version is a sandbox plus what its declaration resolved to (symbols, bar
+ * timeframes, `every`, parameters, callback references). strategy_reload builds a new
+ * one beside the current, copies `state` across, runs on_reload, and swaps only when
+ * every step succeeded; the swap happens between two events because reload is never
+ * called during a dispatch. Timers record the version that made them and are
+ * cancelled with it, so an old version's timer never fires after a swap.
+ *
+ * Dispatch goes through per-symbol routes (the running instances that want that
+ * symbol's data), rebuilt lazily whenever an instance changes status or version. */
+#include "strategy.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <lauxlib.h>
+#include <limits.h>
+#include <lua.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "api.h"
+#include "bus.h"
+#include "config.h"
+#include "host.h"
+#include "log.h"
+#include "market.h"
+#include "sbx.h"
+#include "sbx_serial.h"
+#include "timer.h"
+#include "tz.h"
+#include "util.h"
+
+enum cb { CB_START, CB_STOP, CB_QUOTE, CB_TRADE, CB_BAR, CB_TIMER, CB_EVENT, CB_ALERT, CB_RELOAD, CB__COUNT };
+static const char *cb_names[CB__COUNT] = {"on_start", "on_stop",  "on_quote", "on_trade", "on_bar",
+                                          "on_timer", "on_event", "on_alert", "on_reload"};
+
+#define ERROR_RING 64
+
+/* One loaded version of a script. */
+struct version {
+    struct sbx *sbx;
+    struct api_ctx *ctx; /* the sandbox's owner */
+    char sha256[65];
+    struct params params;
+    int *symbols;
+    int nsymbols;
+    uint32_t bars;
+    int64_t every_us;
+    int cb[CB__COUNT];
+};
+
+struct stimer {
+    struct strategy *st;
+    char name[64];
+    uint64_t id;
+    unsigned version;
+    int daily, hh, mm;
+    struct tz *tz;
+    int one_shot;
+};
+
+struct strategy {
+    struct strategies *set;
+    char id[DECL_NAME_MAX];
+    char *script;
+    char dir[PATH_MAX];
+    char **sym_override;
+    int nsym_override;
+    struct params overrides;
+
+    struct version cur; /* cur.sbx == NULL when not loaded */
+    enum strategy_status status;
+    unsigned version;
+    int64_t loaded_at_us;
+    char last_error[640];
+    uint64_t calls, errors;
+    int64_t error_ts[ERROR_RING];
+    unsigned nerror_ts;
+
+    struct buf saved_state; /* `state` kept while not loaded (stopped, faulted) */
+    int has_saved_state;
+    char **deps; /* modules the last loaded version required (real paths) */
+    int ndeps;
+
+    struct stimer **timers;
+    int ntimers;
+};
+
+struct route {
+    struct strategy **v;
+    int n, cap;
+};
+
+struct strategies {
+    struct host *host;
+    struct strategy_limits limits;
+    struct strategy **v;
+    int n;
+    int bus_sub;
+    struct route *routes; /* per instrument id */
+    struct route others;  /* every running instance, for non-market events */
+    int nroutes;
+    int routes_dirty;
+};
+
+const char *strategy_status_name(enum strategy_status s)
+{
+    return s == STRATEGY_RUNNING ? "running" : s == STRATEGY_FAULTED ? "faulted" : "stopped";
+}
+
+/* ---- versions ------------------------------------------------------------------------ */
+
+static void sha256_hex(const char *text, size_t len, char out[65])
+{
+    unsigned char md[32];
+    unsigned int mdlen = 0;
+    EVP_Digest(text, len, md, &mdlen, EVP_sha256(), NULL);
+    for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static void version_free(struct version *v)
+{
+    sbx_free(v->sbx);
+    if (v->ctx) {
+        strategy_decl_free(&v->ctx->decl);
+        free(v->ctx);
+    }
+    params_free(&v->params);
+    free(v->symbols);
+    memset(v, 0, sizeof *v);
+}
+
+/* Formats "file:line: message" for an sbx error (the message may carry it already). */
+static void describe(const struct sbx_error *se, char *out, size_t n)
+{
+    char where[300] = "";
+    if (se->file[0] && se->line > 0) snprintf(where, sizeof where, "%s:%d", se->file, se->line);
+    else if (se->file[0]) util_strlcpy(where, se->file, sizeof where);
+    if (where[0] && strncmp(se->message, where, strlen(where)) != 0)
+        snprintf(out, n, "%s: %s", where, se->message);
+    else
+        util_strlcpy(out, se->message, n);
+}
+
+/* Resolves the declaration of a freshly run script into v. */
+static int resolve_decl(struct strategy *st, struct version *v, struct err *e)
+{
+    const struct strategy_decl *d = &v->ctx->decl;
+    struct host *h = st->set->host;
+    if (!d->declared)
+        return err_set(e, "%s: the script never calls strategy{...}", st->script);
+    if (params_resolve(&d->params, &st->overrides, &v->params, e) != 0)
+        return err_prefix(e, "%s", st->id);
+    char *const *names = st->sym_override ? st->sym_override : d->symbols;
+    int n = st->sym_override ? st->nsym_override : d->nsymbols;
+    if (names) {
+        v->symbols = xcalloc((size_t)n + 1, sizeof *v->symbols);
+        for (int i = 0; i < n; i++) {
+            int id = instruments_find(&h->instruments, names[i]);
+            if (id < 0)
+                return err_set(e, "%s: unknown symbol '%s' (not offered by the feed)", st->id,
+                               names[i]);
+            v->symbols[v->nsymbols++] = id;
+        }
+    } else {
+        v->symbols = xcalloc((size_t)h->instruments.n + 1, sizeof *v->symbols);
+        for (int i = 0; i < h->instruments.n; i++) v->symbols[v->nsymbols++] = i;
+    }
+    v->bars = d->bars;
+    v->every_us = d->every_us;
+    return 0;
+}
+
+/* Looks up the callbacks the script defined (global functions). Host step. */
+static int resolve_callbacks(lua_State *L, void *ud)
+{
+    struct version *v = ud;
+    for (int i = 0; i < CB__COUNT; i++) {
+        lua_getglobal(L, cb_names[i]);
+        if (lua_isfunction(L, -1)) {
+            v->cb[i] = luaL_ref(L, LUA_REGISTRYINDEX);
+        } else {
+            int bad = !lua_isnil(L, -1);
+            lua_pop(L, 1);
+            v->cb[i] = LUA_NOREF;
+            if (bad) return luaL_error(L, "%s must be a function", cb_names[i]);
+        }
+    }
+    return 0;
+}
+
+static int set_params_global(lua_State *L, void *ud)
+{
+    const struct params *ps = ud;
+    lua_createtable(L, 0, ps->n);
+    for (int i = 0; i < ps->n; i++) {
+        const struct param *p = &ps->v[i];
+        if (p->type == PARAM_NUMBER) lua_pushnumber(L, p->num);
+        else if (p->type == PARAM_BOOL) lua_pushboolean(L, p->b);
+        else lua_pushstring(L, p->str ? p->str : "");
+        lua_setfield(L, -2, p->name);
+    }
+    sbx_push_readonly(L, -1);
+    lua_setglobal(L, "params");
+    lua_pop(L, 1);
+    return 0;
+}
+
+static uint64_t fnv1a(const char *s)
+{
+    uint64_t h = 1469598103934665603ull;
+    for (; *s; s++) h = (h ^ (unsigned char)*s) * 1099511628211ull;
+    return h;
+}
+
+/* Loads the script as version `number`: a fresh sandbox, the API, the main chunk (which
+ * declares), parameters and callbacks. Returns 0, or -1 with e ("file:line: msg"). */
+static int version_load(struct strategy *st, unsigned number, struct version *v, struct err *e)
+{
+    struct strategies *ss = st->set;
+    struct host *h = ss->host;
+    memset(v, 0, sizeof *v);
+    size_t len;
+    char *text = util_read_file(st->script, ss->limits.script_limit ? ss->limits.script_limit
+                                                                    : SBX_DEFAULT_SCRIPT, &len);
+    if (!text)
+        return err_set(e, "%s: cannot read: %s", st->script,
+                       errno == EFBIG ? "larger than the script limit" : strerror(errno));
+    sha256_hex(text, len, v->sha256);
+    struct sbx_config cfg = {
+        .name = st->id,
+        .memory_limit = ss->limits.memory_limit,
+        .call_budget_us = ss->limits.call_budget_us,
+        .load_budget_us = ss->limits.load_budget_us,
+        .script_limit = ss->limits.script_limit,
+        .seed = h->cfg->seed ^ fnv1a(st->id),
+        .jit = h->sbx_jit,
+        .module_dirs = {st->dir, h->scripts_dir},
+        .wd = h->wd,
+    };
+    if (!strcmp(st->dir, h->scripts_dir)) cfg.module_dirs[1] = NULL;
+    int rc = -1;
+    v->sbx = sbx_new(&cfg, e);
+    if (!v->sbx) goto done;
+    v->ctx = xcalloc(1, sizeof *v->ctx);
+    v->ctx->host = h;
+    v->ctx->st = st;
+    v->ctx->version = number;
+    util_strlcpy(v->ctx->strategy_id, st->id, sizeof v->ctx->strategy_id);
+    sbx_set_owner(v->sbx, v->ctx);
+    if (api_register(v->sbx, h->mode, e) != 0) goto done;
+    struct sbx_error se;
+    char msg[640];
+    if (sbx_load(v->sbx, text, len, st->script, &se) != SBX_OK ||
+        sbx_call(v->sbx, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        describe(&se, msg, sizeof msg);
+        err_set(e, "%s", msg);
+        goto done;
+    }
+    if (resolve_decl(st, v, e) != 0) goto done;
+    if (sbx_host_step(v->sbx, set_params_global, &v->params, e) != 0) goto done;
+    if (sbx_host_step(v->sbx, resolve_callbacks, v, e) != 0) goto done;
+    rc = 0;
+done:
+    free(text);
+    if (rc != 0) version_free(v);
+    return rc;
+}
+
+/* ---- timers ------------------------------------------------------------------------- */
+
+static void timer_fire(void *arg, uint64_t id);
+
+static void stimer_free(struct stimer *t)
+{
+    tz_free(t->tz);
+    free(t);
+}
+
+static void remove_timer(struct strategy *st, int i)
+{
+    timerq_cancel(st->set->host->timers, st->timers[i]->id);
+    stimer_free(st->timers[i]);
+    st->timers[i] = st->timers[--st->ntimers];
+}
+
+/* Cancels the timers of one version (version 0: all). */
+static void cancel_timers(struct strategy *st, unsigned version)
+{
+    for (int i = st->ntimers - 1; i >= 0; i--)
+        if (!version || st->timers[i]->version == version) remove_timer(st, i);
+}
+
+static int64_t next_daily(struct stimer *t, int64_t after_us)
+{
+    int64_t s = tz_next_local_time(t->tz, after_us / 1000000 + 1, t->hh, t->mm);
+    return s * 1000000;
+}
+
+int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int64_t period_us,
+                       int daily_hh, int daily_mm, const char *tzname, struct err *e)
+{
+    struct strategy *st = c->st;
+    if (!st) return err_set(e, "timers are not available here");
+    struct host *h = st->set->host;
+    struct stimer *t = xcalloc(1, sizeof *t);
+    t->st = st;
+    t->version = c->version;
+    util_strlcpy(t->name, name, sizeof t->name);
+    if (daily_hh >= 0) {
+        t->tz = tz_load(tzname ? tzname : "UTC", NULL, e);
+        if (!t->tz) {
+            free(t);
+            return -1;
+        }
+        t->daily = 1;
+        t->hh = daily_hh;
+        t->mm = daily_mm;
+        due_us = next_daily(t, clock_now_us(&h->clock) - 1000000);
+    }
+    t->one_shot = period_us <= 0 && !t->daily;
+    for (int i = 0; i < st->ntimers; i++)
+        if (st->timers[i]->version == c->version && !strcmp(st->timers[i]->name, name)) {
+            remove_timer(st, i);
+            break;
+        }
+    st->timers = xrealloc(st->timers, sizeof *st->timers * (size_t)(st->ntimers + 1));
+    st->timers[st->ntimers++] = t;
+    t->id = timerq_add(h->timers, due_us, t->daily ? 0 : period_us, timer_fire, t);
+    return 0;
+}
+
+int strategy_timer_cancel(struct api_ctx *c, const char *name)
+{
+    struct strategy *st = c->st;
+    if (!st) return -1;
+    for (int i = 0; i < st->ntimers; i++)
+        if (st->timers[i]->version == c->version && !strcmp(st->timers[i]->name, name)) {
+            remove_timer(st, i);
+            return 0;
+        }
+    return -1;
+}
+
+/* ---- calls, errors, faults ----------------------------------------------------------- */
+
+static void publish(struct strategy *st, enum event_type type, cJSON *data)
+{
+    struct event ev = {.type = type, .data = data};
+    snprintf(ev.source, sizeof ev.source, "strategy:%s", st->id);
+    bus_publish(st->set->host->bus, &ev);
+}
+
+static cJSON *base_data(struct strategy *st)
+{
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "strategy", st->id);
+    cJSON_AddNumberToObject(d, "version", st->version);
+    return d;
+}
+
+static void routes_dirty(struct strategy *st)
+{
+    st->set->routes_dirty = 1;
+}
+
+/* Saves `state` of the loaded version so it survives the sandbox. */
+static void save_state(struct strategy *st)
+{
+    if (!st->cur.sbx) return;
+    lua_State *L = sbx_lua(st->cur.sbx);
+    struct buf b = BUF_INIT;
+    struct err e;
+    lua_getglobal(L, "state");
+    int rc = sbx_serial_dump(st->cur.sbx, -1, "state", &b, &e);
+    lua_pop(L, 1);
+    if (rc != 0) {
+        char q[1100];
+        log_warn("strategy", "state not saved", "id=%s error=%s", st->id,
+                 log_quote(q, sizeof q, e.msg));
+        buf_free(&b);
+        return;
+    }
+    buf_free(&st->saved_state);
+    st->saved_state = b;
+    st->has_saved_state = 1;
+}
+
+static void remember_deps(struct strategy *st)
+{
+    if (!st->cur.sbx) return;
+    for (int i = 0; i < st->ndeps; i++) free(st->deps[i]);
+    free(st->deps);
+    st->deps = NULL;
+    st->ndeps = 0;
+    int n = sbx_module_count(st->cur.sbx);
+    st->deps = xcalloc((size_t)n + 1, sizeof *st->deps);
+    for (int i = 0; i < n; i++) {
+        char real[PATH_MAX];
+        const char *p = sbx_module_path(st->cur.sbx, i);
+        st->deps[st->ndeps++] = xstrdup(realpath(p, real) ? real : p);
+    }
+}
+
+/* Unloads the current version keeping its state (stop and fault). */
+static void unload(struct strategy *st)
+{
+    save_state(st);
+    remember_deps(st);
+    cancel_timers(st, 0);
+    version_free(&st->cur);
+    routes_dirty(st);
+}
+
+static void fault(struct strategy *st, const char *reason)
+{
+    log_error("strategy", "faulted; stopped alone", "id=%s version=%u reason=%s", st->id,
+              st->version, reason);
+    unload(st);
+    st->status = STRATEGY_FAULTED;
+    cJSON *d = base_data(st);
+    cJSON_AddStringToObject(d, "reason", "fault");
+    cJSON_AddStringToObject(d, "detail", reason);
+    publish(st, EV_STRATEGY_STOP, d);
+}
+
+/* Reports an error of the given phase; faults the instance for CPU, memory, or an
+ * error storm when count_storm is set. Returns 1 when it faulted. */
+static int report_error(struct strategy *st, const char *phase, const struct sbx_error *se,
+                        int count_storm)
+{
+    struct strategies *ss = st->set;
+    char msg[640], q[700];
+    describe(se, msg, sizeof msg);
+    util_strlcpy(st->last_error, msg, sizeof st->last_error);
+    st->errors++;
+    int fatal = se->status == SBX_ERR_CPU || se->status == SBX_ERR_MEMORY;
+    int64_t now = clock_now_us(&ss->host->clock);
+    const char *storm = NULL;
+    if (!fatal && count_storm && ss->limits.max_errors > 0) {
+        st->error_ts[st->nerror_ts++ % ERROR_RING] = now;
+        int max = MIN(ss->limits.max_errors, ERROR_RING);
+        if (st->nerror_ts >= (unsigned)max &&
+            now - st->error_ts[(st->nerror_ts - (unsigned)max) % ERROR_RING] <=
+                ss->limits.error_window_us) {
+            fatal = 1;
+            storm = "error storm";
+        }
+    }
+    log_error("strategy", "error", "id=%s version=%u phase=%s kind=%s file=%s line=%d fatal=%s msg=%s",
+              st->id, st->version, phase, sbx_status_name(se->status), se->file[0] ? se->file : "-",
+              se->line, fatal ? "yes" : "no", log_quote(q, sizeof q, msg));
+    cJSON *d = base_data(st);
+    cJSON_AddStringToObject(d, "phase", phase);
+    cJSON_AddStringToObject(d, "kind", storm ? "error_storm" : sbx_status_name(se->status));
+    cJSON_AddStringToObject(d, "message", msg);
+    cJSON_AddStringToObject(d, "file", se->file);
+    cJSON_AddNumberToObject(d, "line", se->line);
+    cJSON_AddNumberToObject(d, "elapsed_ms", (double)se->elapsed_us / 1000.0);
+    cJSON_AddBoolToObject(d, "fatal", fatal);
+    publish(st, EV_STRATEGY_ERROR, d);
+    if (ss->host->cfg->fail_fast) host_stop(ss->host, 1);
+    if (fatal && st->cur.sbx) {
+        char reason[700];
+        snprintf(reason, sizeof reason, "%s in %s: %s",
+                 storm ? storm : sbx_status_name(se->status), phase, msg);
+        fault(st, reason);
+        return 1;
+    }
+    return 0;
+}
+
+/* Calls the callback whose function and nargs arguments are on the stack. */
+static void call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
+{
+    struct sbx_error se;
+    st->calls++;
+    if (sbx_call(st->cur.sbx, nargs, 0, b, &se) != SBX_OK) report_error(st, cb_names[cb], &se, 1);
+}
+
+/* Pushes the callback function; returns 0 when the script has none. */
+static int push_cb(struct strategy *st, enum cb cb)
+{
+    if (!st->cur.sbx || st->cur.cb[cb] == LUA_NOREF) return 0;
+    lua_rawgeti(sbx_lua(st->cur.sbx), LUA_REGISTRYINDEX, st->cur.cb[cb]);
+    return 1;
+}
+
+static void timer_fire(void *arg, uint64_t id)
+{
+    struct stimer *t = arg;
+    struct strategy *st = t->st;
+    struct host *h = st->set->host;
+    if (t->daily) t->id = timerq_add(h->timers, next_daily(t, clock_now_us(&h->clock)), 0, timer_fire, t);
+    char name[64];
+    util_strlcpy(name, t->name, sizeof name);
+    if (t->one_shot) {
+        for (int i = 0; i < st->ntimers; i++)
+            if (st->timers[i] == t) {
+                stimer_free(t);
+                st->timers[i] = st->timers[--st->ntimers];
+                break;
+            }
+    }
+    if (st->status != STRATEGY_RUNNING || !push_cb(st, CB_TIMER)) return;
+    lua_pushstring(sbx_lua(st->cur.sbx), name);
+    call(st, CB_TIMER, 1, SBX_BUDGET_CALL);
+}
+
+static void arm_every(struct strategy *st)
+{
+    if (st->cur.every_us <= 0) return;
+    struct host *h = st->set->host;
+    struct err e;
+    strategy_timer_set(st->cur.ctx, "every", clock_now_us(&h->clock) + st->cur.every_us,
+                       st->cur.every_us, -1, -1, NULL, &e);
+}
+
+/* ---- routes and dispatch ------------------------------------------------------------- */
+
+static void route_add(struct route *r, struct strategy *st)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? r->cap * 2 : 4;
+        r->v = xrealloc(r->v, sizeof *r->v * (size_t)r->cap);
+    }
+    r->v[r->n++] = st;
+}
+
+static void rebuild_routes(struct strategies *ss)
+{
+    int ninst = ss->host->instruments.n;
+    if (ss->nroutes < ninst) {
+        ss->routes = xrealloc(ss->routes, sizeof *ss->routes * (size_t)ninst);
+        memset(ss->routes + ss->nroutes, 0, sizeof *ss->routes * (size_t)(ninst - ss->nroutes));
+        ss->nroutes = ninst;
+    }
+    for (int i = 0; i < ss->nroutes; i++) ss->routes[i].n = 0;
+    ss->others.n = 0;
+    for (int i = 0; i < ss->n; i++) {
+        struct strategy *st = ss->v[i];
+        if (st->status != STRATEGY_RUNNING || !st->cur.sbx) continue;
+        route_add(&ss->others, st);
+        for (int k = 0; k < st->cur.nsymbols; k++) route_add(&ss->routes[st->cur.symbols[k]], st);
+    }
+    ss->routes_dirty = 0;
+}
+
+static void dispatch_market(struct strategies *ss, const struct event *ev)
+{
+    struct host *h = ss->host;
+    int sym = ev->type == EV_BAR ? ev->u.bar.sym
+              : ev->md_kind == MD_QUOTE ? ev->u.quote.sym
+                                        : ev->u.trade.sym;
+    if (sym < 0 || sym >= ss->nroutes) return;
+    struct route *r = &ss->routes[sym];
+    enum cb cb = ev->type == EV_BAR ? CB_BAR : ev->md_kind == MD_QUOTE ? CB_QUOTE : CB_TRADE;
+    for (int i = 0; i < r->n; i++) {
+        struct strategy *st = r->v[i];
+        if (st->status != STRATEGY_RUNNING) continue;
+        if (cb == CB_BAR && !(st->cur.bars & (1u << ev->u.bar.tf))) continue;
+        if (!push_cb(st, cb)) continue;
+        lua_State *L = sbx_lua(st->cur.sbx);
+        if (cb == CB_QUOTE) api_push_quote(L, h, &ev->u.quote, ev->ts_us, ev->seq);
+        else if (cb == CB_TRADE) api_push_trade(L, h, &ev->u.trade, ev->ts_us, ev->seq);
+        else api_push_bar(L, h, &ev->u.bar);
+        call(st, cb, 1, SBX_BUDGET_CALL);
+    }
+}
+
+static void dispatch_other(struct strategies *ss, const struct event *ev)
+{
+    enum cb cb = ev->type == EV_ALERT ? CB_ALERT : CB_EVENT;
+    for (int i = 0; i < ss->others.n; i++) {
+        struct strategy *st = ss->others.v[i];
+        if (st->status != STRATEGY_RUNNING) continue;
+        char own[EVENT_SOURCE_MAX];
+        snprintf(own, sizeof own, "strategy:%s", st->id);
+        if (!strcmp(ev->source, own)) continue; /* not its own signals and alerts */
+        if (!push_cb(st, cb)) continue;
+        api_push_event(sbx_lua(st->cur.sbx), ss->host, ev);
+        call(st, cb, 1, SBX_BUDGET_CALL);
+    }
+}
+
+static void on_bus(const struct event *ev, void *arg)
+{
+    struct strategies *ss = arg;
+    if (ss->routes_dirty) rebuild_routes(ss);
+    if (ev->type == EV_MARKET_DATA || ev->type == EV_BAR) dispatch_market(ss, ev);
+    else dispatch_other(ss, ev);
+}
+
+/* ---- lifecycle ---------------------------------------------------------------------- */
+
+struct strategies *strategies_new(struct host *h, const struct strategy_limits *limits)
+{
+    struct strategies *ss = xcalloc(1, sizeof *ss);
+    ss->host = h;
+    ss->limits = *limits;
+    ss->routes_dirty = 1;
+    ss->bus_sub = bus_subscribe(h->bus,
+                                EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR) | EV_BIT(EV_SIGNAL_GENERATED) |
+                                    EV_BIT(EV_CUSTOM) | EV_BIT(EV_ALERT),
+                                on_bus, ss);
+    return ss;
+}
+
+static void strategy_free(struct strategy *st)
+{
+    cancel_timers(st, 0);
+    version_free(&st->cur);
+    free(st->timers);
+    free(st->script);
+    for (int i = 0; i < st->nsym_override; i++) free(st->sym_override[i]);
+    free(st->sym_override);
+    params_free(&st->overrides);
+    buf_free(&st->saved_state);
+    for (int i = 0; i < st->ndeps; i++) free(st->deps[i]);
+    free(st->deps);
+    free(st);
+}
+
+void strategies_free(struct strategies *ss)
+{
+    if (!ss) return;
+    strategies_stop_all(ss, "shutdown");
+    bus_unsubscribe(ss->host->bus, ss->bus_sub);
+    for (int i = 0; i < ss->n; i++) strategy_free(ss->v[i]);
+    free(ss->v);
+    for (int i = 0; i < ss->nroutes; i++) free(ss->routes[i].v);
+    free(ss->routes);
+    free(ss->others.v);
+    free(ss);
+}
+
+static int id_taken(struct strategies *ss, const char *id)
+{
+    return strategies_find(ss, id) != NULL;
+}
+
+struct strategy *strategies_add(struct strategies *ss, const struct strategy_spec *spec,
+                                struct err *e)
+{
+    struct strategy *st = xcalloc(1, sizeof *st);
+    st->set = ss;
+    st->script = xstrdup(spec->script);
+    char tmp[PATH_MAX];
+    util_strlcpy(tmp, spec->script, sizeof tmp);
+    char *slash = strrchr(tmp, '/');
+    if (slash) *slash = '\0';
+    util_strlcpy(st->dir, slash ? tmp : ".", sizeof st->dir);
+    if (spec->symbols) {
+        st->sym_override = xcalloc((size_t)spec->nsymbols + 1, sizeof *st->sym_override);
+        for (int i = 0; i < spec->nsymbols; i++) st->sym_override[i] = xstrdup(spec->symbols[i]);
+        st->nsym_override = spec->nsymbols;
+    }
+    if (spec->params) params_copy(&st->overrides, spec->params);
+    util_strlcpy(st->id, spec->id ? spec->id : "", sizeof st->id);
+    /* Load once to learn the declared name and check everything. */
+    util_strlcpy(st->id, spec->id ? spec->id : "(loading)", sizeof st->id);
+    if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+    if (!spec->id) {
+        const char *name = st->cur.ctx->decl.name;
+        util_strlcpy(st->id, name, sizeof st->id);
+        for (int k = 2; id_taken(ss, st->id); k++) snprintf(st->id, sizeof st->id, "%s#%d", name, k);
+        /* the sandbox was named "(loading)": reload under the final id for messages */
+        version_free(&st->cur);
+        if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+    } else if (id_taken(ss, st->id)) {
+        err_set(e, "strategy id '%s' is used twice", st->id);
+        goto fail;
+    }
+    st->version = 1;
+    st->status = STRATEGY_STOPPED;
+    st->loaded_at_us = clock_now_us(&ss->host->clock);
+    ss->v = xrealloc(ss->v, sizeof *ss->v * (size_t)(ss->n + 1));
+    ss->v[ss->n++] = st;
+    routes_dirty(st);
+    log_info("strategy", "loaded", "id=%s script=%s version=1 sha256=%.12s", st->id, st->script,
+             st->cur.sha256);
+    return st;
+fail:
+    strategy_free(st);
+    return NULL;
+}
+
+/* Sets the global `state` of the loaded version from the saved bytes (or {}). */
+static int restore_state(struct strategy *st, struct version *v, const struct buf *saved,
+                         struct err *e)
+{
+    lua_State *L = sbx_lua(v->sbx);
+    if (saved && saved->len) {
+        int missing = 0;
+        if (sbx_serial_load(v->sbx, saved->p, saved->len, &missing, e) != 0)
+            return err_prefix(e, "%s: restoring state", st->id);
+        if (missing)
+            log_warn("strategy", "state objects lost their class", "id=%s count=%d", st->id, missing);
+    } else {
+        lua_newtable(L);
+    }
+    if (lua_type(L, -1) != LUA_TTABLE) {
+        lua_pop(L, 1);
+        lua_newtable(L);
+    }
+    lua_setglobal(L, "state");
+    return 0;
+}
+
+int strategy_start(struct strategy *st, struct err *e)
+{
+    if (st->status == STRATEGY_RUNNING) return 0;
+    if (!st->cur.sbx && version_load(st, st->version, &st->cur, e) != 0) {
+        util_strlcpy(st->last_error, e->msg, sizeof st->last_error);
+        return -1;
+    }
+    if (restore_state(st, &st->cur, st->has_saved_state ? &st->saved_state : NULL, e) != 0) {
+        version_free(&st->cur);
+        return -1;
+    }
+    st->status = STRATEGY_RUNNING;
+    routes_dirty(st);
+    arm_every(st);
+    cJSON *d = base_data(st);
+    cJSON_AddStringToObject(d, "sha256", st->cur.sha256);
+    cJSON_AddStringToObject(d, "script", st->script);
+    publish(st, EV_STRATEGY_START, d);
+    log_info("strategy", "started", "id=%s version=%u", st->id, st->version);
+    if (push_cb(st, CB_START)) {
+        struct sbx_error se;
+        st->calls++;
+        if (sbx_call(st->cur.sbx, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+            report_error(st, "on_start", &se, 0);
+            if (st->status == STRATEGY_RUNNING) fault(st, "on_start failed");
+            return err_set(e, "%s: on_start failed: %s", st->id, st->last_error);
+        }
+    }
+    return 0;
+}
+
+void strategy_stop(struct strategy *st, const char *reason)
+{
+    if (st->status != STRATEGY_RUNNING) return;
+    if (push_cb(st, CB_STOP)) {
+        lua_pushstring(sbx_lua(st->cur.sbx), reason);
+        struct sbx_error se;
+        st->calls++;
+        if (sbx_call(st->cur.sbx, 1, 0, SBX_BUDGET_LOAD, &se) != SBX_OK)
+            report_error(st, "on_stop", &se, 0);
+    }
+    if (st->status != STRATEGY_RUNNING) return; /* on_stop faulted it */
+    unload(st);
+    st->status = STRATEGY_STOPPED;
+    cJSON *d = base_data(st);
+    cJSON_AddStringToObject(d, "reason", reason);
+    publish(st, EV_STRATEGY_STOP, d);
+    log_info("strategy", "stopped", "id=%s version=%u reason=%s", st->id, st->version, reason);
+}
+
+int strategies_start_all(struct strategies *ss)
+{
+    int failed = 0;
+    for (int i = 0; i < ss->n; i++) {
+        struct err e;
+        if (ss->v[i]->status == STRATEGY_STOPPED && strategy_start(ss->v[i], &e) != 0) failed++;
+    }
+    return failed;
+}
+
+void strategies_stop_all(struct strategies *ss, const char *reason)
+{
+    for (int i = 0; i < ss->n; i++) strategy_stop(ss->v[i], reason);
+}
+
+/* ---- reload ------------------------------------------------------------------------- */
+
+static void reload_failed(struct strategy *st, const char *msg)
+{
+    char q[700];
+    util_strlcpy(st->last_error, msg, sizeof st->last_error);
+    log_error("strategy", "reload failed; old version keeps running", "id=%s version=%u error=%s",
+              st->id, st->version, log_quote(q, sizeof q, msg));
+    struct sbx_error se = {.status = SBX_ERR_RUNTIME};
+    util_strlcpy(se.message, msg, sizeof se.message);
+    /* extract "file:line:" for the event */
+    const char *colon = strchr(msg, ':');
+    if (colon && colon[1] >= '0' && colon[1] <= '9') {
+        size_t n = MIN((size_t)(colon - msg), sizeof se.file - 1);
+        memcpy(se.file, msg, n);
+        se.file[n] = '\0';
+        se.line = atoi(colon + 1);
+    }
+    cJSON *d = base_data(st);
+    cJSON_AddStringToObject(d, "phase", "reload");
+    cJSON_AddStringToObject(d, "kind", "reload");
+    cJSON_AddStringToObject(d, "message", msg);
+    cJSON_AddStringToObject(d, "file", se.file);
+    cJSON_AddNumberToObject(d, "line", se.line);
+    cJSON_AddBoolToObject(d, "fatal", 0);
+    publish(st, EV_STRATEGY_ERROR, d);
+}
+
+int strategy_reload(struct strategy *st, struct err *e)
+{
+    struct strategies *ss = st->set;
+    ASSERT(!bus_dispatching(ss->host->bus));
+    int64_t t0 = mono_ns();
+    unsigned old = st->version, next = st->version + 1;
+    struct version nv;
+    if (version_load(st, next, &nv, e) != 0) {
+        reload_failed(st, e->msg);
+        return -1;
+    }
+    int live = st->status == STRATEGY_RUNNING;
+    int revive = st->status == STRATEGY_FAULTED;
+    if (live || revive) {
+        /* 2. state: from the running sandbox, or what was saved at the fault */
+        struct buf state = BUF_INIT;
+        int rc = 0;
+        if (live) {
+            lua_State *L = sbx_lua(st->cur.sbx);
+            lua_getglobal(L, "state");
+            rc = sbx_serial_dump(st->cur.sbx, -1, "state", &state, e);
+            lua_pop(L, 1);
+        } else if (st->has_saved_state) {
+            buf_put(&state, st->saved_state.p, st->saved_state.len);
+        }
+        if (rc == 0) rc = restore_state(st, &nv, &state, e);
+        buf_free(&state);
+        if (rc == 0 && nv.cb[CB_RELOAD] != LUA_NOREF) {
+            lua_State *L = sbx_lua(nv.sbx);
+            lua_rawgeti(L, LUA_REGISTRYINDEX, nv.cb[CB_RELOAD]);
+            lua_pushinteger(L, old);
+            struct sbx_error se;
+            if (sbx_call(nv.sbx, 1, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+                char msg[640];
+                describe(&se, msg, sizeof msg);
+                err_set(e, "on_reload: %s", msg);
+                rc = -1;
+            }
+        }
+        if (rc != 0) {
+            cancel_timers(st, next);
+            version_free(&nv);
+            reload_failed(st, e->msg);
+            return -1;
+        }
+    }
+    /* 3. swap */
+    cancel_timers(st, old);
+    if (st->cur.sbx) version_free(&st->cur);
+    st->cur = nv;
+    st->version = next;
+    st->loaded_at_us = clock_now_us(&ss->host->clock);
+    st->last_error[0] = '\0';
+    st->nerror_ts = 0;
+    if (revive) {
+        st->status = STRATEGY_RUNNING;
+        buf_free(&st->saved_state);
+        st->has_saved_state = 0;
+    }
+    if (st->status == STRATEGY_RUNNING) {
+        arm_every(st);
+        remember_deps(st);
+    } else {
+        remember_deps(st);
+        save_state(st);
+        version_free(&st->cur); /* a stopped instance keeps no sandbox */
+    }
+    routes_dirty(st);
+    double ms = (double)(mono_ns() - t0) / 1e6;
+    cJSON *d = base_data(st);
+    cJSON_AddNumberToObject(d, "old_version", old);
+    cJSON_AddStringToObject(d, "sha256", nv.sha256);
+    cJSON_AddNumberToObject(d, "ms", ms);
+    cJSON_AddStringToObject(d, "status", strategy_status_name(st->status));
+    publish(st, EV_STRATEGY_RELOAD, d);
+    log_info("strategy", "reloaded", "id=%s version=%u old_version=%u sha256=%.12s ms=%.3f status=%s",
+             st->id, st->version, old, nv.sha256, ms, strategy_status_name(st->status));
+    return 0;
+}
+
+static int depends_on(struct strategy *st, const char *real)
+{
+    char mine[PATH_MAX];
+    if (realpath(st->script, mine) && !strcmp(mine, real)) return 1;
+    if (st->cur.sbx) {
+        for (int i = 0; i < sbx_module_count(st->cur.sbx); i++) {
+            char dep[PATH_MAX];
+            if (realpath(sbx_module_path(st->cur.sbx, i), dep) && !strcmp(dep, real)) return 1;
+        }
+    }
+    for (int i = 0; i < st->ndeps; i++)
+        if (!strcmp(st->deps[i], real)) return 1;
+    return 0;
+}
+
+void strategies_file_changed(struct strategies *ss, const char *path)
+{
+    char real[PATH_MAX];
+    if (!realpath(path, real)) return; /* deleted: the running version stays */
+    for (int i = 0; i < ss->n; i++) {
+        struct strategy *st = ss->v[i];
+        if (!depends_on(st, real)) continue;
+        struct err e;
+        log_info("strategy", "file changed; reloading", "id=%s file=%s", st->id, path);
+        strategy_reload(st, &e);
+    }
+}
+
+/* ---- accessors and check ------------------------------------------------------------ */
+
+int strategies_count(const struct strategies *ss)
+{
+    return ss->n;
+}
+
+struct strategy *strategies_at(struct strategies *ss, int i)
+{
+    return i >= 0 && i < ss->n ? ss->v[i] : NULL;
+}
+
+struct strategy *strategies_find(struct strategies *ss, const char *id)
+{
+    for (int i = 0; i < ss->n; i++)
+        if (!strcmp(ss->v[i]->id, id)) return ss->v[i];
+    return NULL;
+}
+
+const char *strategy_id(const struct strategy *st)
+{
+    return st->id;
+}
+
+const char *strategy_script(const struct strategy *st)
+{
+    return st->script;
+}
+
+enum strategy_status strategy_status(const struct strategy *st)
+{
+    return st->status;
+}
+
+unsigned strategy_version(const struct strategy *st)
+{
+    return st->version;
+}
+
+const char *strategy_sha256(const struct strategy *st)
+{
+    return st->cur.sbx ? st->cur.sha256 : "";
+}
+
+const char *strategy_last_error(const struct strategy *st)
+{
+    return st->last_error;
+}
+
+uint64_t strategy_calls(const struct strategy *st)
+{
+    return st->calls;
+}
+
+uint64_t strategy_errors(const struct strategy *st)
+{
+    return st->errors;
+}

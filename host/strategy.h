@@ -1,0 +1,94 @@
+/* strategy.h: strategy instances (DESIGN.md §6, §7): loading a script into a sandbox,
+ * its declaration, starting and stopping, event dispatch, faults and hot reload.
+ *
+ * An instance has an id (unique in the host), a script path, symbol and parameter
+ * overrides from the operator, and at any time at most one live sandbox: the current
+ * version. Status: STOPPED (not started, or stopped), RUNNING, FAULTED (stopped by the
+ * host after a CPU, memory or error-storm fault; its state is kept and a successful
+ * reload brings it back).
+ *
+ * Dispatch: the set subscribes to the bus and calls on_quote/on_trade/on_bar for the
+ * symbols (and bar timeframes) each running instance declared, on_event for CUSTOM
+ * events and other instances' signals, on_alert for alerts, on_timer for its timers.
+ * Every call runs under the sandbox's CPU budget. A runtime error is reported
+ * (STRATEGY_ERROR event and log line with file:line) and counted; CPU and memory
+ * faults, and more than max_errors errors within error_window, fault the instance
+ * alone.
+ *
+ * Reload is a transaction (DESIGN.md §7): a new sandbox loads the new text and
+ * declares; `state` is copied (sbx_serial.h) and on_reload(old_version) runs; only when
+ * all of that succeeded is it swapped in, between two events. Timers belong to a
+ * version and die with it. On failure the old version keeps running and the error is
+ * reported with file and line. */
+#ifndef LUATRADE_STRATEGY_H
+#define LUATRADE_STRATEGY_H
+
+#include <stdint.h>
+
+#include "err.h"
+#include "param.h"
+
+struct host;
+struct strategy;
+struct strategies;
+
+enum strategy_status { STRATEGY_STOPPED, STRATEGY_RUNNING, STRATEGY_FAULTED };
+
+struct strategy_spec {
+    const char *id;           /* NULL: the declared name (made unique with "#2", ...) */
+    const char *script;       /* path to the .lua file */
+    const char *const *symbols; /* NULL: the declaration's (or every symbol) */
+    int nsymbols;
+    const struct params *params; /* overrides; may be NULL */
+};
+
+struct strategy_limits {
+    size_t memory_limit;
+    int64_t call_budget_us, load_budget_us;
+    size_t script_limit;
+    int max_errors;
+    int64_t error_window_us;
+};
+
+const char *strategy_status_name(enum strategy_status s);
+
+struct strategies *strategies_new(struct host *h, const struct strategy_limits *limits);
+/* Stops running instances with on_stop("shutdown") and frees everything. */
+void strategies_free(struct strategies *ss);
+
+/* Creates an instance: reads and loads the script, runs its declaration, applies the
+ * overrides. It is not started. Returns it, or NULL with e filled (file:line). */
+struct strategy *strategies_add(struct strategies *ss, const struct strategy_spec *spec,
+                                struct err *e);
+/* Starts (on_start) every instance that is stopped. Returns how many failed. */
+int strategies_start_all(struct strategies *ss);
+/* Stops every running instance with on_stop(reason). */
+void strategies_stop_all(struct strategies *ss, const char *reason);
+
+int strategy_start(struct strategy *st, struct err *e);
+void strategy_stop(struct strategy *st, const char *reason);
+/* The reload transaction. Must not be called during a dispatch (it is called from the
+ * loop: file watcher, console, REST). Returns 0 or -1 with e filled. */
+int strategy_reload(struct strategy *st, struct err *e);
+/* A watched file changed: reloads the instances whose script it is, or that required
+ * it as a module. */
+void strategies_file_changed(struct strategies *ss, const char *path);
+
+int strategies_count(const struct strategies *ss);
+struct strategy *strategies_at(struct strategies *ss, int i);
+struct strategy *strategies_find(struct strategies *ss, const char *id);
+
+const char *strategy_id(const struct strategy *st);
+const char *strategy_script(const struct strategy *st);
+enum strategy_status strategy_status(const struct strategy *st);
+unsigned strategy_version(const struct strategy *st);
+const char *strategy_sha256(const struct strategy *st); /* hex */
+const char *strategy_last_error(const struct strategy *st); /* "" when none */
+uint64_t strategy_calls(const struct strategy *st);
+uint64_t strategy_errors(const struct strategy *st);
+
+/* Loads a script and checks its declaration without a host (luatrade check).
+ * Returns 0, or -1 with e filled ("file:line: message"). */
+int strategy_check_script(const char *path, const char *scripts_dir, struct err *e);
+
+#endif
