@@ -120,7 +120,13 @@ char *util_read_file(const char *path, size_t max_bytes, size_t *len)
     FILE *f = fopen(path, "rb");
     if (!f) return NULL;
     struct stat st;
-    if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+    if (fstat(fileno(f), &st) != 0) {
+        int e = errno;
+        fclose(f);
+        errno = e;
+        return NULL;
+    }
+    if (!S_ISREG(st.st_mode)) {
         fclose(f);
         errno = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
         return NULL;
