@@ -40,7 +40,6 @@ static const int64_t pow10_tab[FX_MAX_DP + 1] = {
 };
 
 #define TWO_POW_63 9223372036854775808.0
-#define TWO_POW_53 9007199254740992.0
 
 int64_t fx_pow10(int dp)
 {
@@ -70,7 +69,7 @@ static uint64_t magnitude(int64_t v)
 double fx_to_double(int64_t v, int dp)
 {
     ASSERT(dp >= 0 && dp <= FX_MAX_DP);
-    if ((double)magnitude(v) <= TWO_POW_53) return (double)v / (double)pow10_tab[dp];
+    if (magnitude(v) <= (UINT64_C(1) << 53)) return (double)v / (double)pow10_tab[dp];
     /* Integer digits with a decimal exponent: exact input to strtod, and no locale
      * decimal point involved. */
     char s[40];

@@ -95,6 +95,10 @@ static void test_to_double(void **st)
     /* Beyond 2^53 the result is still the nearest double (strtod path). */
     assert_true(fx_to_double(INT64_C(9007199254740993), 1) == 900719925474099.3);
     assert_true(fx_to_double(INT64_MAX, 9) == 9223372036.854775807);
+    /* 2^53+1 itself rounds to 2^53 as a double: the exact path must still be taken
+     * (found by fuzz_fixed). */
+    assert_true(fx_to_double(-INT64_C(9007199254740993), 2) == -90071992547409.93);
+    assert_true(fx_to_double(INT64_C(9007199254740993), 3) == 9007199254740.993);
     for (int64_t v = -100000; v <= 100000; v += 7) {
         int64_t back;
         assert_int_equal(fx_from_double(fx_to_double(v, 4), 4, &back), 0);
