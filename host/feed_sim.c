@@ -14,8 +14,9 @@
  *
  * Invariants per symbol, after every step:
  *  - tick_px <= mid <= max_ticks * tick_px (NaN, should it ever arise, goes to the
- *    floor), so the mid never falls below one tick and its rounded value in ticks
- *    fits comfortably in int64 (max_ticks * tick <= 2^52 units);
+ *    floor), so the mid never falls below one tick, and with max_ticks * tick <=
+ *    2^51 units and spread * tick <= 2^50 (checked by feed_sim_new) every published
+ *    price is below 2^52 units: exact in a double, far from int64 overflow;
  *  - published bid = round_to_tick(mid) - floor(spread/2) ticks, raised to one tick
  *    if lower; ask = bid + spread ticks. Both are multiples of tick and > 0;
  *  - sizes are k * lot with 1 <= k <= max_lots;
