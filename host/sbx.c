@@ -518,18 +518,25 @@ struct host_step {
 static int host_step_tramp(lua_State *L)
 {
     struct host_step *hs = lua_touserdata(L, 1);
-    lua_pop(L, 1);
+    lua_remove(L, 1);
     return hs->fn(L, hs->ud);
 }
 
-int sbx_host_step(struct sbx *s, int (*fn)(lua_State *, void *), void *ud, struct err *e)
+int sbx_host_step(struct sbx *s, int (*fn)(lua_State *, void *), void *ud, int nargs,
+                  int nresults, struct err *e)
 {
+    lua_State *L = s->L;
     struct host_step hs = {fn, ud};
-    int top = lua_gettop(s->L);
-    if (lua_cpcall(s->L, host_step_tramp, &hs) != 0) {
+    int base = lua_gettop(L) - nargs;
+    ASSERT(base >= MSGH_INDEX);
+    lua_pushcfunction(L, host_step_tramp);
+    lua_insert(L, base + 1);
+    lua_pushlightuserdata(L, &hs);
+    lua_insert(L, base + 2);
+    if (lua_pcall(L, nargs + 1, nresults, 0) != 0) {
         char msg[512];
-        describe_error(s->L, msg, sizeof msg);
-        lua_settop(s->L, top);
+        describe_error(L, msg, sizeof msg);
+        lua_settop(L, base);
         return err_set(e, "%s: %s", s->name, msg);
     }
     return 0;

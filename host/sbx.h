@@ -91,9 +91,13 @@ enum sbx_status sbx_load(struct sbx *s, const char *text, size_t len, const char
 enum sbx_status sbx_call(struct sbx *s, int nargs, int nresults, enum sbx_budget b,
                          struct sbx_error *err);
 
-/* Runs fn(L, ud) as a protected host step (pushing data, reading results) with the
- * allocator's host slack. Returns 0, or -1 with e filled (e.g. out of memory). */
-int sbx_host_step(struct sbx *s, int (*fn)(lua_State *L, void *ud), void *ud, struct err *e);
+/* Runs fn(L, ud) as a protected host step (pushing data, reading values) with the
+ * allocator's host slack. The top nargs values of the stack are popped and given to fn
+ * at indices 1..nargs of its own frame; fn returns how many values it leaves, and
+ * exactly nresults of them are pushed back (padded with nil). Returns 0, or -1 with e
+ * filled (e.g. out of memory; nothing is pushed then). */
+int sbx_host_step(struct sbx *s, int (*fn)(lua_State *L, void *ud), void *ud, int nargs,
+                  int nresults, struct err *e);
 
 /* Registers fn as global `name`, or as field `name` of the global table `table`
  * (created when missing). Must be called before any script runs. */

@@ -191,16 +191,16 @@ static int dump_value(struct dumper *d, int idx)
 
 struct dump_job {
     struct dumper *d;
-    int idx;
     int rc;
 };
 
+/* The value to dump is argument 1. */
 static int dump_step(lua_State *L, void *ud)
 {
     struct dump_job *job = ud;
     job->d->L = L;
     luaL_checkstack(L, 16, "state dump");
-    job->rc = dump_value(job->d, job->idx);
+    job->rc = dump_value(job->d, 1);
     return 0;
 }
 
@@ -211,8 +211,9 @@ int sbx_serial_dump(struct sbx *s, int idx, const char *root, struct buf *out, s
     struct dumper d = {.out = out};
     util_strlcpy(d.path, root, sizeof d.path);
     size_t mark = out->len;
-    struct dump_job job = {&d, idx, 0};
-    int rc = sbx_host_step(s, dump_step, &job, e);
+    struct dump_job job = {&d, 0};
+    lua_pushvalue(L, idx);
+    int rc = sbx_host_step(s, dump_step, &job, 1, 0, e);
     free(d.seen.keys);
     free(d.seen.ids);
     if (rc == 0 && job.rc != 0) rc = err_set(e, "%s", d.error);
@@ -309,6 +310,7 @@ struct load_job {
     struct reader *r;
 };
 
+/* Leaves the loaded value (nil on error, with r->error set). */
 static int load_step(lua_State *L, void *ud)
 {
     struct load_job *job = ud;
@@ -319,17 +321,15 @@ static int load_step(lua_State *L, void *ud)
     lua_remove(L, -2);
     int classes = lua_gettop(L);
     if (load_value(L, job->r, refs, classes) != 0) {
-        lua_settop(L, refs - 1);
-        return 0;
+        lua_pushnil(L);
+        return 1;
     }
     if (job->r->p != job->r->end) {
         job->r->error = "trailing bytes";
-        lua_settop(L, refs - 1);
-        return 0;
+        lua_pushnil(L);
+        return 1;
     }
-    lua_replace(L, refs);
-    lua_settop(L, refs);
-    return 0;
+    return 1;
 }
 
 /* Collects the class names in data into a new Lua array on the stack. */
@@ -347,7 +347,7 @@ static int class_names_step(lua_State *L, void *ud)
         lua_pushlstring(L, (const char *)p + 5, len);
         lua_rawseti(L, -2, ++n);
     }
-    return 0;
+    return 1;
 }
 
 int sbx_serial_load(struct sbx *s, const char *data, size_t len, int *missing_classes,
@@ -356,7 +356,7 @@ int sbx_serial_load(struct sbx *s, const char *data, size_t len, int *missing_cl
     lua_State *L = sbx_lua(s);
     struct reader r = {(const unsigned char *)data, (const unsigned char *)data + len, 0, 0, 0, NULL};
     if (memchr(data, 'B', len)) {
-        if (sbx_host_step(s, class_names_step, &r, e) != 0) return -1;
+        if (sbx_host_step(s, class_names_step, &r, 0, 1, e) != 0) return -1;
         if (lua_objlen(L, -1) > 0) {
             sbx_push_internals(s);
             lua_getfield(L, -1, "ensure_classes");
@@ -371,7 +371,7 @@ int sbx_serial_load(struct sbx *s, const char *data, size_t len, int *missing_cl
     }
     int top = lua_gettop(L);
     struct load_job job = {&r};
-    if (sbx_host_step(s, load_step, &job, e) != 0) return -1;
+    if (sbx_host_step(s, load_step, &job, 0, 1, e) != 0) return -1;
     if (r.error) {
         lua_settop(L, top);
         return err_set(e, "malformed state data: %s at byte %ld", r.error,

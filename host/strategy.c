@@ -30,6 +30,7 @@
 #include "market.h"
 #include "sbx.h"
 #include "sbx_serial.h"
+#include "sbx_watchdog.h"
 #include "timer.h"
 #include "tz.h"
 #include "util.h"
@@ -262,8 +263,8 @@ static int version_load(struct strategy *st, unsigned number, struct version *v,
         goto done;
     }
     if (resolve_decl(st, v, e) != 0) goto done;
-    if (sbx_host_step(v->sbx, set_params_global, &v->params, e) != 0) goto done;
-    if (sbx_host_step(v->sbx, resolve_callbacks, v, e) != 0) goto done;
+    if (sbx_host_step(v->sbx, set_params_global, &v->params, 0, 0, e) != 0) goto done;
+    if (sbx_host_step(v->sbx, resolve_callbacks, v, 0, 0, e) != 0) goto done;
     rc = 0;
 done:
     free(text);
@@ -660,17 +661,33 @@ struct strategy *strategies_add(struct strategies *ss, const struct strategy_spe
         st->nsym_override = spec->nsymbols;
     }
     if (spec->params) params_copy(&st->overrides, spec->params);
-    util_strlcpy(st->id, spec->id ? spec->id : "", sizeof st->id);
-    /* Load once to learn the declared name and check everything. */
-    util_strlcpy(st->id, spec->id ? spec->id : "(loading)", sizeof st->id);
+    /* Until the script declares a name, the instance is named after its file. */
+    const char *base = slash ? spec->script + (slash - tmp) + 1 : spec->script;
+    util_strlcpy(st->id, spec->id ? spec->id : base, sizeof st->id);
+    char *dot = strrchr(st->id, '.');
+    if (!spec->id && dot && !strcmp(dot, ".lua")) *dot = '\0';
     if (version_load(st, 1, &st->cur, e) != 0) goto fail;
-    if (!spec->id) {
-        const char *name = st->cur.ctx->decl.name;
-        util_strlcpy(st->id, name, sizeof st->id);
-        for (int k = 2; id_taken(ss, st->id); k++) snprintf(st->id, sizeof st->id, "%s#%d", name, k);
-        /* the sandbox was named "(loading)": reload under the final id for messages */
+    /* command-line parameters apply to the instances that declare them */
+    int added = 0;
+    for (int i = 0; spec->extra && i < spec->extra->n; i++)
+        if (params_get(&st->cur.ctx->decl.params, spec->extra->v[i].name)) {
+            params_set(&st->overrides, &spec->extra->v[i]);
+            added++;
+        }
+    if (added) {
         version_free(&st->cur);
         if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+    }
+    if (!spec->id) {
+        char name[DECL_NAME_MAX];
+        util_strlcpy(name, st->cur.ctx->decl.name, sizeof name);
+        util_strlcpy(st->id, name, sizeof st->id);
+        for (int k = 2; id_taken(ss, st->id); k++) snprintf(st->id, sizeof st->id, "%.50s#%d", name, k);
+        if (strcmp(st->id, st->cur.ctx->strategy_id) != 0) {
+            /* load again under the final id (the sandbox and `strategy_id` carry it) */
+            version_free(&st->cur);
+            if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+        }
     } else if (id_taken(ss, st->id)) {
         err_set(e, "strategy id '%s' is used twice", st->id);
         goto fail;
@@ -913,6 +930,61 @@ void strategies_file_changed(struct strategies *ss, const char *path)
 }
 
 /* ---- accessors and check ------------------------------------------------------------ */
+
+int strategy_declares_param(const struct strategy *st, const char *name)
+{
+    return params_get(&st->overrides, name) != NULL ||
+           (st->cur.ctx && params_get(&st->cur.ctx->decl.params, name) != NULL);
+}
+
+int strategy_check_script(const char *path, const char *scripts_dir, struct err *e)
+{
+    struct sbx_watchdog *wd = sbx_watchdog_new(e);
+    if (!wd) return -1;
+    char dir[PATH_MAX];
+    util_strlcpy(dir, path, sizeof dir);
+    char *slash = strrchr(dir, '/');
+    if (slash) *slash = '\0';
+    else util_strlcpy(dir, ".", sizeof dir);
+    struct sbx_config cfg = {.name = path, .wd = wd, .module_dirs = {dir, scripts_dir}};
+    struct api_ctx *ctx = xcalloc(1, sizeof *ctx);
+    util_strlcpy(ctx->strategy_id, "check", sizeof ctx->strategy_id);
+    size_t len;
+    int rc = -1;
+    char *text = util_read_file(path, SBX_DEFAULT_SCRIPT, &len);
+    struct sbx *s = NULL;
+    if (!text) {
+        err_set(e, "%s: cannot read: %s", path, errno == EFBIG ? "larger than the script limit" : strerror(errno));
+        goto done;
+    }
+    s = sbx_new(&cfg, e);
+    if (!s) goto done;
+    sbx_set_owner(s, ctx);
+    if (api_register(s, "backtest", e) != 0) goto done;
+    struct sbx_error se;
+    if (sbx_load(s, text, len, path, &se) != SBX_OK || sbx_call(s, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        char msg[640];
+        describe(&se, msg, sizeof msg);
+        err_set(e, "%s", msg);
+        goto done;
+    }
+    if (!ctx->decl.declared) {
+        err_set(e, "%s: the script never calls strategy{...}", path);
+        goto done;
+    }
+    struct version v = {0};
+    if (sbx_host_step(s, resolve_callbacks, &v, 0, 0, e) != 0) goto done;
+    err_set(e, "name=%s params=%d symbols=%d", ctx->decl.name[0] ? ctx->decl.name : "check",
+            ctx->decl.params.n, ctx->decl.nsymbols);
+    rc = 0;
+done:
+    sbx_free(s);
+    strategy_decl_free(&ctx->decl);
+    free(ctx);
+    free(text);
+    sbx_watchdog_free(wd);
+    return rc;
+}
 
 int strategies_count(const struct strategies *ss)
 {

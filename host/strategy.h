@@ -40,6 +40,7 @@ struct strategy_spec {
     const char *const *symbols; /* NULL: the declaration's (or every symbol) */
     int nsymbols;
     const struct params *params; /* overrides; may be NULL */
+    const struct params *extra;  /* command-line overrides: applied when declared */
 };
 
 struct strategy_limits {
@@ -86,6 +87,9 @@ const char *strategy_sha256(const struct strategy *st); /* hex */
 const char *strategy_last_error(const struct strategy *st); /* "" when none */
 uint64_t strategy_calls(const struct strategy *st);
 uint64_t strategy_errors(const struct strategy *st);
+
+/* 1 when the instance's script declares parameter name. */
+int strategy_declares_param(const struct strategy *st, const char *name);
 
 /* Loads a script and checks its declaration without a host (luatrade check).
  * Returns 0, or -1 with e filled ("file:line: message"). */

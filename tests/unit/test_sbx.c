@@ -263,7 +263,7 @@ static void test_readonly(void **state)
 {
     struct sbx *s = new_sbx(0, 0);
     struct err e;
-    assert_int_equal(sbx_host_step(s, push_ro, NULL, &e), 0);
+    assert_int_equal(sbx_host_step(s, push_ro, NULL, 0, 0, &e), 0);
     expect_ok(s, "return params.fast", "10");
     expect_fail(s, "params.fast = 1", SBX_ERR_RUNTIME, "read-only");
     expect_ok(s, "local n = 0 for k, v in pairs(params) do n = n + v end return n", "10");

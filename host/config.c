@@ -1,0 +1,627 @@
+/* config.c: loading and checking the host configuration (see config.h).
+ *
+ * The file runs in a fresh sandbox with no host API (the same rules as a strategy:
+ * no io/os/require, 16 MB, 1 s of CPU) and must return a table. A walker then reads
+ * it with raw access only (no metamethod of the config runs during the check), keeping
+ * the key path for messages, and fills struct config. Defaults are set first, so an
+ * absent key keeps its default while an unknown or mistyped one is an error. */
+#include "config.h"
+
+#include <errno.h>
+#include <lauxlib.h>
+#include <lua.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "fixed.h"
+#include "log.h"
+#include "sbx.h"
+#include "util.h"
+
+#define CONFIG_MAX_BYTES (1u << 20)
+#define MAX_SYMBOLS 256
+#define MAX_STRATEGIES 256
+
+struct walk {
+    lua_State *L;
+    const char *file;
+    char path[256];
+    struct err *e;
+    int failed;
+};
+
+static int fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int fail(struct walk *w, const char *fmt, ...)
+{
+    if (w->failed) return -1;
+    char msg[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    err_set(w->e, "%s: %s%s%s", w->file, w->path, w->path[0] ? ": " : "", msg);
+    w->failed = 1;
+    return -1;
+}
+
+static size_t enter(struct walk *w, const char *key)
+{
+    size_t mark = strlen(w->path);
+    snprintf(w->path + mark, sizeof w->path - mark, "%s%s", mark ? "." : "", key);
+    return mark;
+}
+
+static size_t enter_index(struct walk *w, int i)
+{
+    size_t mark = strlen(w->path);
+    snprintf(w->path + mark, sizeof w->path - mark, "[%d]", i);
+    return mark;
+}
+
+static void leave(struct walk *w, size_t mark)
+{
+    w->path[mark] = '\0';
+}
+
+/* Every key of the table at idx must be one of names. */
+static int check_keys(struct walk *w, int idx, const char *const *names)
+{
+    lua_State *L = w->L;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        int ok = 0;
+        if (lua_type(L, -1) == LUA_TSTRING)
+            for (const char *const *n = names; *n && !ok; n++) ok = !strcmp(*n, lua_tostring(L, -1));
+        if (!ok) {
+            struct buf list = BUF_INIT;
+            for (const char *const *n = names; *n; n++) buf_printf(&list, "%s%s", n == names ? "" : ", ", *n);
+            char key[80];
+            if (lua_type(L, -1) == LUA_TSTRING) snprintf(key, sizeof key, "'%.60s'", lua_tostring(L, -1));
+            else snprintf(key, sizeof key, "a %s key", lua_typename(L, lua_type(L, -1)));
+            fail(w, "unknown key %s (expected one of: %s)", key, list.p);
+            buf_free(&list);
+            lua_pop(L, 1);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* Pushes t[key] (raw). */
+static int get(struct walk *w, int t, const char *key)
+{
+    lua_pushstring(w->L, key);
+    lua_rawget(w->L, t);
+    return lua_type(w->L, -1);
+}
+
+static int num(struct walk *w, int t, const char *key, double *out, double min, double max)
+{
+    int type = get(w, t, key);
+    int rc = 0;
+    if (type != LUA_TNIL) {
+        size_t m = enter(w, key);
+        double v = lua_tonumber(w->L, -1);
+        if (type != LUA_TNUMBER || !isfinite(v) || v < min || v > max)
+            rc = fail(w, "expected a number from %g to %g, got %s", min, max,
+                      type == LUA_TNUMBER ? "out of range" : lua_typename(w->L, type));
+        else *out = v;
+        leave(w, m);
+    }
+    lua_pop(w->L, 1);
+    return rc;
+}
+
+static int integer(struct walk *w, int t, const char *key, int64_t *out, double min, double max)
+{
+    double v = (double)*out;
+    if (num(w, t, key, &v, min, max) != 0) return -1;
+    if (v != floor(v)) {
+        size_t m = enter(w, key);
+        fail(w, "expected an integer");
+        leave(w, m);
+        return -1;
+    }
+    *out = (int64_t)v;
+    return 0;
+}
+
+static int str(struct walk *w, int t, const char *key, char **out)
+{
+    int type = get(w, t, key);
+    int rc = 0;
+    if (type != LUA_TNIL) {
+        size_t m = enter(w, key);
+        if (type != LUA_TSTRING) rc = fail(w, "expected a string, got %s", lua_typename(w->L, type));
+        else {
+            free(*out);
+            *out = xstrdup(lua_tostring(w->L, -1));
+        }
+        leave(w, m);
+    }
+    lua_pop(w->L, 1);
+    return rc;
+}
+
+static int boolean(struct walk *w, int t, const char *key, int *out)
+{
+    int type = get(w, t, key);
+    int rc = 0;
+    if (type != LUA_TNIL) {
+        size_t m = enter(w, key);
+        if (type != LUA_TBOOLEAN) rc = fail(w, "expected true or false, got %s", lua_typename(w->L, type));
+        else *out = lua_toboolean(w->L, -1);
+        leave(w, m);
+    }
+    lua_pop(w->L, 1);
+    return rc;
+}
+
+/* A duration: a string such as "10ms"/"60s" or a number of seconds. */
+static int duration(struct walk *w, int t, const char *key, int64_t *out_us)
+{
+    int type = get(w, t, key);
+    int rc = 0;
+    if (type != LUA_TNIL) {
+        size_t m = enter(w, key);
+        int64_t us = -1;
+        if (type == LUA_TSTRING) {
+            if (util_parse_duration(lua_tostring(w->L, -1), &us) != 0) us = -1;
+        } else if (type == LUA_TNUMBER) {
+            double s = lua_tonumber(w->L, -1);
+            if (isfinite(s) && s > 0 && s < 1e9) us = (int64_t)llround(s * 1e6);
+        }
+        if (us <= 0) rc = fail(w, "expected a positive duration like \"10ms\", \"60s\" or a number of seconds");
+        else *out_us = us;
+        leave(w, m);
+    }
+    lua_pop(w->L, 1);
+    return rc;
+}
+
+/* Pushes t[key] if it is a table (returns its index), or 0 when absent; error otherwise. */
+static int subtable(struct walk *w, int t, const char *key)
+{
+    int type = get(w, t, key);
+    if (type == LUA_TTABLE) return lua_gettop(w->L);
+    lua_pop(w->L, 1);
+    if (type == LUA_TNIL) return 0;
+    size_t m = enter(w, key);
+    fail(w, "expected a table, got %s", lua_typename(w->L, type));
+    leave(w, m);
+    return -1;
+}
+
+static int read_symbol(struct walk *w, int t, const char *name, struct config_symbol *s)
+{
+    static const char *keys[] = {"price", "drift", "vol", "tick", "lot", "spread", "max_lots", NULL};
+    if (!instrument_symbol_valid(name)) return fail(w, "'%s' is not a valid symbol", name);
+    util_strlcpy(s->symbol, name, sizeof s->symbol);
+    s->price = 100;
+    s->drift = 0.0;
+    s->vol = 0.2;
+    s->tick = 0.01;
+    s->lot = 1;
+    s->spread_ticks = 1;
+    s->max_lots = 5;
+    int64_t spread = 1;
+    if (check_keys(w, t, keys) || num(w, t, "price", &s->price, 1e-9, 1e12) ||
+        num(w, t, "drift", &s->drift, -10, 10) || num(w, t, "vol", &s->vol, 0, 10) ||
+        num(w, t, "tick", &s->tick, 1e-9, 1e6) || num(w, t, "lot", &s->lot, 1e-9, 1e9) ||
+        integer(w, t, "spread", &spread, 1, 1000) || integer(w, t, "max_lots", &s->max_lots, 1, 1e9))
+        return -1;
+    s->spread_ticks = (int)spread;
+    if (fx_decimals_of(s->tick) < 0) return fail(w, "tick must have at most 9 decimals");
+    if (fx_decimals_of(s->lot) < 0) return fail(w, "lot must have at most 9 decimals");
+    return 0;
+}
+
+static int read_feed(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"kind", "rate", "trade_ratio", "seed", "symbols", NULL};
+    if (check_keys(w, t, keys)) return -1;
+    char *kind = NULL;
+    if (str(w, t, "kind", &kind)) return -1;
+    if (kind && strcmp(kind, "sim")) {
+        size_t m = enter(w, "kind");
+        fail(w, "unknown feed kind '%s' (available: sim)", kind);
+        leave(w, m);
+        free(kind);
+        return -1;
+    }
+    free(kind);
+    int64_t seed = (int64_t)cfg->feed_seed;
+    if (num(w, t, "rate", &cfg->feed_rate, 0.001, 10e6) ||
+        num(w, t, "trade_ratio", &cfg->feed_trade_ratio, 0, 1) ||
+        integer(w, t, "seed", &seed, 0, 9007199254740991.0))
+        return -1;
+    cfg->feed_seed = (uint64_t)seed;
+    int syms = subtable(w, t, "symbols");
+    if (syms < 0) return -1;
+    if (syms == 0) return 0;
+    size_t m = enter(w, "symbols");
+    /* keys sorted so the instrument ids do not depend on hash order */
+    lua_State *L = w->L;
+    int n = 0;
+    char **names = NULL;
+    lua_pushnil(L);
+    while (lua_next(L, syms)) {
+        if (lua_type(L, -2) != LUA_TSTRING || !lua_istable(L, -1)) {
+            lua_pop(L, 2);
+            for (int i = 0; i < n; i++) free(names[i]);
+            free(names);
+            return fail(w, "expected SYMBOL = { price = ..., ... } entries");
+        }
+        names = xrealloc(names, sizeof *names * (size_t)(n + 1));
+        names[n++] = xstrdup(lua_tostring(L, -2));
+        lua_pop(L, 1);
+    }
+    int rc = 0;
+    if (n > MAX_SYMBOLS) rc = fail(w, "at most %d symbols", MAX_SYMBOLS);
+    for (int i = 0; i < n && !rc; i++)
+        for (int k = i + 1; k < n; k++)
+            if (strcmp(names[k], names[i]) < 0) {
+                char *tmp = names[i];
+                names[i] = names[k];
+                names[k] = tmp;
+            }
+    if (!rc) cfg->symbols = xcalloc((size_t)n + 1, sizeof *cfg->symbols);
+    for (int i = 0; i < n && !rc; i++) {
+        size_t m2 = enter(w, names[i]);
+        get(w, syms, names[i]);
+        rc = read_symbol(w, lua_gettop(L), names[i], &cfg->symbols[cfg->nsymbols++]);
+        lua_pop(L, 1);
+        leave(w, m2);
+    }
+    for (int i = 0; i < n; i++) free(names[i]);
+    free(names);
+    leave(w, m);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int read_params(struct walk *w, int t, struct params *ps)
+{
+    lua_State *L = w->L;
+    lua_pushnil(L);
+    while (lua_next(L, t)) {
+        if (lua_type(L, -2) != LUA_TSTRING || lua_objlen(L, -2) >= PARAM_NAME_MAX) {
+            lua_pop(L, 2);
+            return fail(w, "parameter names must be strings");
+        }
+        struct param p = {0};
+        util_strlcpy(p.name, lua_tostring(L, -2), sizeof p.name);
+        int type = lua_type(L, -1);
+        size_t m = enter(w, p.name);
+        if (type == LUA_TNUMBER && isfinite(lua_tonumber(L, -1))) p.type = PARAM_NUMBER, p.num = lua_tonumber(L, -1);
+        else if (type == LUA_TBOOLEAN) p.type = PARAM_BOOL, p.b = lua_toboolean(L, -1);
+        else if (type == LUA_TSTRING) p.type = PARAM_STRING, p.str = (char *)lua_tostring(L, -1);
+        else {
+            lua_pop(L, 2);
+            return fail(w, "expected a number, string or boolean");
+        }
+        leave(w, m);
+        params_set(ps, &p);
+        lua_pop(L, 1);
+    }
+    return 0;
+}
+
+static int read_strategy(struct walk *w, int t, struct config_strategy *s)
+{
+    static const char *keys[] = {"script", "id", "symbols", "params", NULL};
+    lua_State *L = w->L;
+    if (check_keys(w, t, keys) || str(w, t, "script", &s->script) || str(w, t, "id", &s->id)) return -1;
+    if (!s->script) return fail(w, "script is required (a path to a .lua file)");
+    int syms = subtable(w, t, "symbols");
+    if (syms < 0) return -1;
+    if (syms > 0) {
+        size_t m = enter(w, "symbols");
+        int n = (int)lua_objlen(L, syms);
+        s->symbols = xcalloc((size_t)n + 1, sizeof *s->symbols);
+        for (int i = 1; i <= n; i++) {
+            lua_rawgeti(L, syms, i);
+            if (lua_type(L, -1) != LUA_TSTRING) {
+                lua_pop(L, 2);
+                size_t m2 = enter_index(w, i);
+                fail(w, "expected a symbol name");
+                leave(w, m2);
+                return -1;
+            }
+            s->symbols[s->nsymbols++] = xstrdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+        }
+        leave(w, m);
+        lua_pop(L, 1);
+    }
+    int ps = subtable(w, t, "params");
+    if (ps < 0) return -1;
+    if (ps > 0) {
+        size_t m = enter(w, "params");
+        int rc = read_params(w, ps, &s->params);
+        leave(w, m);
+        lua_pop(L, 1);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int read_strategies(struct walk *w, int t, struct config *cfg)
+{
+    lua_State *L = w->L;
+    int n = (int)lua_objlen(L, t);
+    if (n > MAX_STRATEGIES) return fail(w, "at most %d strategies", MAX_STRATEGIES);
+    cfg->strategies = xcalloc((size_t)n + 1, sizeof *cfg->strategies);
+    for (int i = 1; i <= n; i++) {
+        lua_rawgeti(L, t, i);
+        size_t m = enter_index(w, i);
+        int rc = lua_istable(L, -1) ? read_strategy(w, lua_gettop(L), &cfg->strategies[cfg->nstrategies++])
+                                    : fail(w, "expected { script = \"...\", ... }");
+        leave(w, m);
+        lua_pop(L, 1);
+        if (rc) return -1;
+    }
+    return 0;
+}
+
+static int read_sandbox(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"memory_mb", "callback_ms", "load_ms", "script_kb", "jit",
+                                 "max_errors", "error_window", NULL};
+    double mem = (double)(cfg->memory_limit >> 20), cb = (double)cfg->callback_budget_us / 1000,
+           ld = (double)cfg->load_budget_us / 1000, kb = (double)(cfg->script_limit >> 10);
+    int64_t maxerr = cfg->max_errors;
+    char *jit = NULL;
+    if (check_keys(w, t, keys) || num(w, t, "memory_mb", &mem, 1, 4096) ||
+        num(w, t, "callback_ms", &cb, 0.1, 60000) || num(w, t, "load_ms", &ld, 1, 600000) ||
+        num(w, t, "script_kb", &kb, 1, 16384) || integer(w, t, "max_errors", &maxerr, 0, 1e6) ||
+        duration(w, t, "error_window", &cfg->error_window_us) || str(w, t, "jit", &jit))
+        return -1;
+    if (jit && strcmp(jit, "auto") && strcmp(jit, "off")) {
+        free(jit);
+        size_t m = enter(w, "jit");
+        fail(w, "expected \"auto\" (JIT when the probe passes) or \"off\"");
+        leave(w, m);
+        return -1;
+    }
+    if (jit) cfg->jit = !strcmp(jit, "auto");
+    free(jit);
+    cfg->memory_limit = (size_t)(mem * 1048576);
+    cfg->callback_budget_us = (int64_t)(cb * 1000);
+    cfg->load_budget_us = (int64_t)(ld * 1000);
+    cfg->script_limit = (size_t)(kb * 1024);
+    cfg->max_errors = (int)maxerr;
+    return 0;
+}
+
+static int read_root(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"seed", "mode", "clock", "start", "scripts", "feed", "strategies",
+                                 "sandbox", "market", "log", "reload", "fail_fast", NULL};
+    if (check_keys(w, t, keys)) return -1;
+    int64_t seed = (int64_t)cfg->seed;
+    char *clock = NULL, *start = NULL;
+    if (integer(w, t, "seed", &seed, 0, 9007199254740991.0) || str(w, t, "mode", &cfg->mode) ||
+        str(w, t, "clock", &clock) || str(w, t, "start", &start) ||
+        str(w, t, "scripts", &cfg->scripts_dir) || boolean(w, t, "fail_fast", &cfg->fail_fast))
+        goto fail;
+    cfg->seed = (uint64_t)seed;
+    if (clock && strcmp(clock, "wall") && strcmp(clock, "sim")) {
+        size_t m = enter(w, "clock");
+        fail(w, "expected \"wall\" (live) or \"sim\" (simulated, as fast as possible)");
+        leave(w, m);
+        goto fail;
+    }
+    cfg->sim_clock = clock && !strcmp(clock, "sim");
+    if (start) {
+        struct tm tm = {0};
+        char *end = strptime(start, "%Y-%m-%dT%H:%M:%SZ", &tm);
+        size_t m = enter(w, "start");
+        if (!end || *end) {
+            fail(w, "expected a UTC time like \"2026-01-05T14:30:00Z\"");
+            leave(w, m);
+            goto fail;
+        }
+        leave(w, m);
+        cfg->start_us = (int64_t)timegm(&tm) * 1000000;
+    }
+    if (cfg->mode && strcmp(cfg->mode, "paper") && strcmp(cfg->mode, "live")) {
+        size_t m = enter(w, "mode");
+        fail(w, "expected \"paper\" or \"live\"");
+        leave(w, m);
+        goto fail;
+    }
+    static const char *sections[] = {"feed", "strategies", "sandbox", "market", "log", "reload"};
+    for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
+        int s = subtable(w, t, sections[i]);
+        if (s < 0) goto fail;
+        if (s == 0) continue;
+        size_t m = enter(w, sections[i]);
+        int rc;
+        static const char *market_keys[] = {"history", NULL};
+        static const char *log_keys[] = {"level", "file", NULL};
+        static const char *reload_keys[] = {"watch", "debounce_ms", NULL};
+        int64_t hist = cfg->bar_history, deb = cfg->reload_debounce_ms;
+        char *level = NULL;
+        switch (i) {
+        case 0: rc = read_feed(w, s, cfg); break;
+        case 1: rc = read_strategies(w, s, cfg); break;
+        case 2: rc = read_sandbox(w, s, cfg); break;
+        case 3:
+            rc = check_keys(w, s, market_keys) || integer(w, s, "history", &hist, 1, 100000);
+            cfg->bar_history = (int)hist;
+            break;
+        case 4:
+            rc = check_keys(w, s, log_keys) || str(w, s, "level", &level) || str(w, s, "file", &cfg->log_file);
+            if (!rc && level) {
+                cfg->log_level = log_level_parse(level);
+                if (cfg->log_level < 0) {
+                    size_t m2 = enter(w, "level");
+                    rc = fail(w, "expected debug, info, warn or error");
+                    leave(w, m2);
+                }
+            }
+            free(level);
+            break;
+        default:
+            rc = check_keys(w, s, reload_keys) || boolean(w, s, "watch", &cfg->watch) ||
+                 integer(w, s, "debounce_ms", &deb, 1, 60000);
+            cfg->reload_debounce_ms = (int)deb;
+            break;
+        }
+        leave(w, m);
+        lua_pop(w->L, 1);
+        if (rc) goto fail;
+    }
+    free(clock);
+    free(start);
+    return 0;
+fail:
+    free(clock);
+    free(start);
+    return -1;
+}
+
+struct walk_job {
+    struct walk *w;
+    struct config *cfg;
+    int rc;
+};
+
+/* The config table is argument 1. */
+static int walk_step(lua_State *L, void *ud)
+{
+    struct walk_job *job = ud;
+    job->w->L = L;
+    job->rc = read_root(job->w, 1, job->cfg);
+    return 0;
+}
+
+static void defaults(struct config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->seed = 42;
+    cfg->feed_rate = 1000;
+    cfg->feed_trade_ratio = 0.3;
+    cfg->feed_seed = 0; /* 0: the host seed */
+    cfg->memory_limit = SBX_DEFAULT_MEMORY;
+    cfg->callback_budget_us = SBX_DEFAULT_CALL_US;
+    cfg->load_budget_us = SBX_DEFAULT_LOAD_US;
+    cfg->script_limit = SBX_DEFAULT_SCRIPT;
+    cfg->jit = 1;
+    cfg->max_errors = 10;
+    cfg->error_window_us = 60000000;
+    cfg->bar_history = 500;
+    cfg->log_level = LOG_INFO;
+    cfg->reload_debounce_ms = 50;
+    cfg->watch = 1;
+    cfg->start_us = 1767625200000000LL; /* 2026-01-05T15:00:00Z */
+}
+
+int config_load_text(const char *name, const char *text, size_t len, struct sbx_watchdog *wd,
+                     struct config *cfg, struct err *e)
+{
+    defaults(cfg);
+    cfg->path = xstrdup(name);
+    struct sbx_config sc = {.name = "config", .memory_limit = 16u << 20, .call_budget_us = 1000000,
+                            .load_budget_us = 1000000, .script_limit = CONFIG_MAX_BYTES, .wd = wd,
+                            .jit = 0};
+    struct sbx *s = sbx_new(&sc, e);
+    if (!s) return -1;
+    struct sbx_error se;
+    int rc = -1;
+    if (sbx_load(s, text, len, name, &se) != SBX_OK || sbx_call(s, 0, 1, SBX_BUDGET_CALL, &se) != SBX_OK) {
+        if (se.line > 0 && strncmp(se.message, name, strlen(name)) != 0)
+            err_set(e, "%s:%d: %s", se.file, se.line, se.message);
+        else
+            err_set(e, "%s", se.message);
+        goto done;
+    }
+    if (!lua_istable(sbx_lua(s), -1)) {
+        err_set(e, "%s: the file must return a table (got %s)", name, luaL_typename(sbx_lua(s), -1));
+        goto done;
+    }
+    struct walk w = {.file = name, .e = e};
+    struct walk_job job = {&w, cfg, 0};
+    if (sbx_host_step(s, walk_step, &job, 1, 0, e) != 0) goto done;
+    rc = job.rc;
+done:
+    sbx_free(s);
+    if (rc != 0) config_free(cfg);
+    return rc;
+}
+
+int config_load(const char *path, struct sbx_watchdog *wd, struct config *cfg, struct err *e)
+{
+    size_t len;
+    char *text = util_read_file(path, CONFIG_MAX_BYTES, &len);
+    if (!text) {
+        defaults(cfg);
+        return err_set(e, "%s: cannot read the config file: %s", path, strerror(errno));
+    }
+    int rc = config_load_text(path, text, len, wd, cfg, e);
+    free(text);
+    return rc;
+}
+
+void config_free(struct config *cfg)
+{
+    free(cfg->path);
+    free(cfg->mode);
+    free(cfg->scripts_dir);
+    free(cfg->log_file);
+    free(cfg->symbols);
+    for (int i = 0; i < cfg->nstrategies; i++) {
+        struct config_strategy *s = &cfg->strategies[i];
+        free(s->id);
+        free(s->script);
+        for (int k = 0; k < s->nsymbols; k++) free(s->symbols[k]);
+        free(s->symbols);
+        params_free(&s->params);
+    }
+    free(cfg->strategies);
+    params_free(&cfg->cli_params);
+    memset(cfg, 0, sizeof *cfg);
+}
+
+int config_add_strategy_arg(struct config *cfg, const char *arg, struct err *e)
+{
+    const char *colon = strrchr(arg, ':');
+    struct config_strategy s = {0};
+    s.script = colon ? xstrndup(arg, (size_t)(colon - arg)) : xstrdup(arg);
+    if (!*s.script) {
+        free(s.script);
+        return err_set(e, "--strategy '%s': expected FILE[:SYM,SYM]", arg);
+    }
+    if (colon) {
+        const char *p = colon + 1;
+        while (*p) {
+            const char *comma = strchr(p, ',');
+            size_t n = comma ? (size_t)(comma - p) : strlen(p);
+            char *sym = xstrndup(p, n);
+            if (!instrument_symbol_valid(sym)) {
+                err_set(e, "--strategy '%s': '%s' is not a valid symbol", arg, sym);
+                free(sym);
+                for (int i = 0; i < s.nsymbols; i++) free(s.symbols[i]);
+                free(s.symbols);
+                free(s.script);
+                return -1;
+            }
+            s.symbols = xrealloc(s.symbols, sizeof *s.symbols * (size_t)(s.nsymbols + 1));
+            s.symbols[s.nsymbols++] = sym;
+            p += n + (comma ? 1 : 0);
+        }
+        if (!s.nsymbols) {
+            free(s.script);
+            return err_set(e, "--strategy '%s': no symbols after ':'", arg);
+        }
+    }
+    cfg->strategies = xrealloc(cfg->strategies, sizeof *cfg->strategies * (size_t)(cfg->nstrategies + 1));
+    cfg->strategies[cfg->nstrategies++] = s;
+    return 0;
+}

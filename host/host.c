@@ -1,0 +1,343 @@
+/* host.c: building, running and tearing down the host (see host.h).
+ *
+ * Event flow: feed -> host_publish_market (close due bars first, so a BAR precedes the
+ * trade that opened the next period) -> bus -> market (first subscriber: updates last
+ * quote/trade and open bars) -> strategies. Bars also close on time boundaries with no
+ * trade: a periodic 1 s host timer rolls the market.
+ *
+ * Live pacing: feed_ev fires every millisecond and emits the events due since start at
+ * the configured rate (catching up after a stall, never dropping). Simulated: feed_ev
+ * is made active again after each batch of 4096 events, so libevent still runs signals
+ * and the file watcher between batches. */
+#include "host.h"
+
+#include <event2/event.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bus.h"
+#include "config.h"
+#include "feed_sim.h"
+#include "fixed.h"
+#include "log.h"
+#include "market.h"
+#include "sbx.h"
+#include "sbx_watchdog.h"
+#include "strategy.h"
+#include "timer.h"
+#include "util.h"
+#include "watch.h"
+
+#define SIM_BATCH 4096
+#define LIVE_TICK_US 1000
+
+static void on_market_event(const struct event *ev, void *arg)
+{
+    struct host *h = arg;
+    if (ev->type != EV_MARKET_DATA) return;
+    if (ev->md_kind == MD_QUOTE) market_on_quote(h->market, &ev->u.quote, ev->ts_us, ev->seq);
+    else market_on_trade(h->market, &ev->u.trade, ev->ts_us, ev->seq);
+}
+
+static void emit_bar(const struct bar *b, void *arg)
+{
+    struct host *h = arg;
+    struct event ev = {.type = EV_BAR, .ts_us = b->time_us + tf_us(b->tf)};
+    util_strlcpy(ev.source, "market", sizeof ev.source);
+    ev.u.bar = *b;
+    bus_publish(h->bus, &ev);
+}
+
+void host_publish_market(struct host *h, struct event *ev)
+{
+    if (market_next_close(h->market) <= ev->ts_us) market_roll(h->market, ev->ts_us, emit_bar, h);
+    bus_publish(h->bus, ev);
+}
+
+static void roll_timer(void *arg, uint64_t id)
+{
+    struct host *h = arg;
+    market_roll(h->market, clock_now_us(&h->clock), emit_bar, h);
+}
+
+/* ---- timers on the loop -------------------------------------------------------------- */
+
+void host_timers_changed(void *arg)
+{
+    struct host *h = arg;
+    if (h->clock.kind != CLOCK_KIND_WALL || !h->timer_ev) return;
+    int64_t due = timerq_next_due(h->timers);
+    if (due == INT64_MAX) {
+        evtimer_del(h->timer_ev);
+        return;
+    }
+    int64_t delay = due - clock_now_us(&h->clock);
+    if (delay < 0) delay = 0;
+    struct timeval tv = {delay / 1000000, delay % 1000000};
+    evtimer_add(h->timer_ev, &tv);
+}
+
+static void on_timer_ev(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    timerq_run_due(h->timers, clock_now_us(&h->clock));
+    host_timers_changed(h);
+}
+
+/* ---- the feed ------------------------------------------------------------------------ */
+
+static void emit_one(struct host *h, int64_t ts_us)
+{
+    struct event ev;
+    feed_sim_next(h->feed, &ev);
+    ev.ts_us = ts_us;
+    host_publish_market(h, &ev);
+    h->feed_emitted++;
+}
+
+static void on_feed_live(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    int64_t now = clock_now_us(&h->clock);
+    double interval = feed_sim_interval_us(h->feed);
+    uint64_t due = (uint64_t)((double)(now - h->feed_started_us) / interval);
+    while (h->feed_emitted < due && !h->stopping) emit_one(h, now);
+}
+
+static void on_feed_sim(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    double interval = feed_sim_interval_us(h->feed);
+    for (int i = 0; i < SIM_BATCH && !h->stopping; i++) {
+        int64_t ts = h->feed_started_us + (int64_t)((double)h->feed_emitted * interval);
+        if (h->stop_at_us && ts >= h->stop_at_us) {
+            clock_advance_to(&h->clock, h->stop_at_us);
+            timerq_run_due(h->timers, h->stop_at_us);
+            host_stop(h, h->exit_code);
+            return;
+        }
+        /* timers due before this event run first, at their own time */
+        for (int64_t due; (due = timerq_next_due(h->timers)) <= ts && !h->stopping;) {
+            clock_advance_to(&h->clock, due);
+            timerq_run_due(h->timers, due);
+        }
+        clock_advance_to(&h->clock, ts);
+        emit_one(h, ts);
+    }
+    if (!h->stopping) event_active(h->feed_ev, EV_TIMEOUT, 0);
+}
+
+/* ---- start and stop ----------------------------------------------------------------- */
+
+void host_stop(struct host *h, int exit_code)
+{
+    if (exit_code > h->exit_code) h->exit_code = exit_code;
+    if (h->stopping) return;
+    h->stopping = 1;
+    event_base_loopbreak(h->base);
+}
+
+static void on_signal(evutil_socket_t sig, short what, void *arg)
+{
+    struct host *h = arg;
+    log_info("host", "signal received; shutting down", "signal=%s", sig == SIGINT ? "INT" : "TERM");
+    host_stop(h, 0);
+}
+
+static void on_stop_ev(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    log_info("host", "run duration reached; shutting down", NULL);
+    host_stop(h, h->exit_code);
+}
+
+static void on_files_changed(const char *const *paths, int n, void *arg)
+{
+    struct host *h = arg;
+    for (int i = 0; i < n; i++) strategies_file_changed(h->strategies, paths[i]);
+}
+
+static int add_instruments(struct host *h, const struct config *cfg, struct feed_sim_symbol *fs,
+                           struct err *e)
+{
+    for (int i = 0; i < cfg->nsymbols; i++) {
+        const struct config_symbol *cs = &cfg->symbols[i];
+        struct instrument ins = {0};
+        util_strlcpy(ins.symbol, cs->symbol, sizeof ins.symbol);
+        ins.px_dp = fx_decimals_of(cs->tick);
+        ins.qty_dp = fx_decimals_of(cs->lot);
+        if (fx_from_double(cs->tick, ins.px_dp, &ins.tick) != 0 ||
+            fx_from_double(cs->lot, ins.qty_dp, &ins.lot) != 0)
+            return err_set(e, "%s: feed.symbols.%s: bad tick or lot", cfg->path, cs->symbol);
+        int id = instruments_add(&h->instruments, &ins, e);
+        if (id < 0) return -1;
+        fs[i] = (struct feed_sim_symbol){id, cs->price, cs->drift, cs->vol, cs->spread_ticks, cs->max_lots};
+    }
+    return 0;
+}
+
+/* The scripts directory: configured, else ./scripts, else next to the binary. */
+static void find_scripts_dir(struct host *h, const struct config *cfg)
+{
+    if (cfg->scripts_dir) {
+        util_strlcpy(h->scripts_dir, cfg->scripts_dir, sizeof h->scripts_dir);
+        return;
+    }
+    if (access("scripts", R_OK | X_OK) == 0) {
+        util_strlcpy(h->scripts_dir, "scripts", sizeof h->scripts_dir);
+        return;
+    }
+    char exe[PATH_MAX];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = '\0';
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = '\0';
+        snprintf(h->scripts_dir, sizeof h->scripts_dir, "%s/../scripts", exe);
+        if (access(h->scripts_dir, R_OK | X_OK) == 0) return;
+    }
+    util_strlcpy(h->scripts_dir, "scripts", sizeof h->scripts_dir);
+}
+
+static int start_sandboxes(struct host *h, const struct config *cfg, struct err *e)
+{
+    h->wd = sbx_watchdog_new(e);
+    if (!h->wd) return -1;
+    struct err pe;
+    if (!cfg->jit) {
+        h->sbx_jit = 0;
+        log_info("sbx", "sandbox mode", "mode=interpreter reason=\"jit = off in config\"");
+    } else if (sbx_probe(h->wd, &pe)) {
+        h->sbx_jit = 1;
+        log_info("sbx", "sandbox mode", "mode=jit probe=passed watchdog=checkhook");
+    } else {
+        char q[1100];
+        h->sbx_jit = 0;
+        log_warn("sbx", "sandbox mode", "mode=interpreter probe=failed reason=%s",
+                 log_quote(q, sizeof q, pe.msg));
+    }
+    return 0;
+}
+
+static int add_strategies(struct host *h, const struct config *cfg, struct err *e)
+{
+    struct strategy_limits limits = {cfg->memory_limit, cfg->callback_budget_us, cfg->load_budget_us,
+                                     cfg->script_limit, cfg->max_errors, cfg->error_window_us};
+    h->strategies = strategies_new(h, &limits);
+    for (int i = 0; i < cfg->nstrategies; i++) {
+        const struct config_strategy *cs = &cfg->strategies[i];
+        struct strategy_spec spec = {cs->id, cs->script, (const char *const *)cs->symbols,
+                                     cs->nsymbols, &cs->params, &cfg->cli_params};
+        if (!strategies_add(h->strategies, &spec, e)) return -1;
+    }
+    return 0;
+}
+
+static int start_watch(struct host *h, const struct config *cfg, struct err *e)
+{
+    if (!cfg->watch) return 0;
+    h->watch = watch_new(h->base, cfg->reload_debounce_ms, on_files_changed, h, e);
+    if (!h->watch) return -1;
+    if (watch_add(h->watch, h->scripts_dir, 1, e) != 0) return -1;
+    for (int i = 0; i < strategies_count(h->strategies); i++) {
+        char dir[PATH_MAX];
+        util_strlcpy(dir, strategy_script(strategies_at(h->strategies, i)), sizeof dir);
+        char *slash = strrchr(dir, '/');
+        if (slash) *slash = '\0';
+        else util_strlcpy(dir, ".", sizeof dir);
+        if (watch_add(h->watch, dir, 0, e) != 0) return -1;
+    }
+    return 0;
+}
+
+int host_init(struct host *h, const struct config *cfg, struct err *e)
+{
+    memset(h, 0, sizeof *h);
+    h->cfg = cfg;
+    h->mode = cfg->mode ? cfg->mode : "paper";
+    h->base = event_base_new();
+    if (!h->base) return err_set(e, "cannot create the event loop");
+    if (cfg->sim_clock) clock_init_sim(&h->clock, cfg->start_us);
+    else clock_init_wall(&h->clock);
+    log_set_clock(clock_now_cb, &h->clock);
+    h->timers = timerq_new();
+    h->timer_ev = evtimer_new(h->base, on_timer_ev, h);
+    timerq_set_notify(h->timers, host_timers_changed, h);
+    h->bus = bus_new(&h->clock);
+    find_scripts_dir(h, cfg);
+    if (cfg->nsymbols == 0) return err_set(e, "%s: feed.symbols: at least one symbol is needed", cfg->path);
+    struct feed_sim_symbol *fs = xcalloc((size_t)cfg->nsymbols, sizeof *fs);
+    int rc = add_instruments(h, cfg, fs, e);
+    if (rc == 0) {
+        struct feed_sim_config fc = {cfg->feed_seed ? cfg->feed_seed : cfg->seed, cfg->feed_rate,
+                                     cfg->feed_trade_ratio, fs, cfg->nsymbols};
+        h->feed = feed_sim_new(&fc, &h->instruments, e);
+        if (!h->feed) rc = -1;
+    }
+    free(fs);
+    if (rc != 0) return -1;
+    h->market = market_new(&h->instruments, cfg->bar_history);
+    bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
+    if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e)) return -1;
+    h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
+    h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
+    evsignal_add(h->sig_int, NULL);
+    evsignal_add(h->sig_term, NULL);
+    log_info("host", "ready", "symbols=%d strategies=%d clock=%s rate=%g scripts=%s", h->instruments.n,
+             strategies_count(h->strategies), cfg->sim_clock ? "sim" : "wall", cfg->feed_rate,
+             h->scripts_dir);
+    return 0;
+}
+
+int host_run(struct host *h, int64_t for_us)
+{
+    int64_t now = clock_now_us(&h->clock);
+    timerq_add(h->timers, now - now % 1000000 + 1000000, 1000000, roll_timer, h);
+    h->feed_started_us = now;
+    strategies_start_all(h->strategies);
+    if (h->clock.kind == CLOCK_KIND_SIM) {
+        if (for_us > 0) h->stop_at_us = now + for_us;
+        h->feed_ev = event_new(h->base, -1, 0, on_feed_sim, h);
+        event_active(h->feed_ev, EV_TIMEOUT, 0);
+    } else {
+        h->feed_ev = event_new(h->base, -1, EV_PERSIST, on_feed_live, h);
+        struct timeval tick = {0, LIVE_TICK_US};
+        event_add(h->feed_ev, &tick);
+        if (for_us > 0) {
+            h->stop_ev = evtimer_new(h->base, on_stop_ev, h);
+            struct timeval tv = {for_us / 1000000, for_us % 1000000};
+            evtimer_add(h->stop_ev, &tv);
+        }
+        host_timers_changed(h);
+    }
+    if (!h->stopping) event_base_dispatch(h->base);
+    struct market_stats ms;
+    market_stats(h->market, -1, &ms);
+    log_info("host", "stopped", "events=%llu quotes=%llu trades=%llu bars=%llu gaps=%llu",
+             (unsigned long long)bus_last_seq(h->bus), (unsigned long long)ms.quotes,
+             (unsigned long long)ms.trades, (unsigned long long)ms.bars_closed,
+             (unsigned long long)ms.gaps);
+    return h->exit_code;
+}
+
+void host_fini(struct host *h)
+{
+    if (h->strategies) strategies_stop_all(h->strategies, "shutdown");
+    strategies_free(h->strategies);
+    watch_free(h->watch);
+    struct event *evs[] = {h->timer_ev, h->feed_ev, h->stop_ev, h->sig_int, h->sig_term};
+    for (size_t i = 0; i < ARRAY_LEN(evs); i++)
+        if (evs[i]) event_free(evs[i]);
+    sbx_watchdog_free(h->wd);
+    market_free(h->market);
+    feed_sim_free(h->feed);
+    bus_free(h->bus);
+    timerq_free(h->timers);
+    instruments_free(&h->instruments);
+    if (h->base) event_base_free(h->base);
+    log_set_clock(NULL, NULL);
+    memset(h, 0, sizeof *h);
+}
