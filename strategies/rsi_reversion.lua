@@ -28,8 +28,9 @@ strategy {
 -- Nil when the params are usable, otherwise why not.
 local function bad_params()
   local p = params
-  if type(p.period) ~= "number" or p.period < 1 or p.period ~= math.floor(p.period) then
-    return "period must be a whole number of bars"
+  if type(p.period) ~= "number" or p.period < 1 or p.period > 100000
+     or p.period ~= math.floor(p.period) then
+    return "period must be a whole number of bars from 1 to 100000"
   end
   if not (0 < p.low and p.low < p.high and p.high < 100) then
     return ("need 0 < low (%s) < high (%s) < 100"):format(tostring(p.low), tostring(p.high))

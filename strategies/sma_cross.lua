@@ -29,6 +29,9 @@ local function periods()
      or fast ~= math.floor(fast) or slow ~= math.floor(slow) then
     return nil, nil, "fast and slow must be whole numbers of bars"
   end
+  if slow > 5000 then
+    return nil, nil, "slow must be at most 5000 bars (what history() can return)"
+  end
   if fast >= slow then
     return nil, nil, ("fast (%d) must be less than slow (%d)"):format(fast, slow)
   end
