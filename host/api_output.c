@@ -126,6 +126,13 @@ static int l_signal(lua_State *L)
     cJSON_AddNumberToObject(d, "version", c->version);
     cJSON_AddStringToObject(d, "name", name);
     cJSON_AddItemToObject(d, "data", data ? data : cJSON_CreateObject());
+    if (allow_log(c)) {
+        char *json = cJSON_PrintUnformatted(cJSON_GetObjectItem(d, "data"));
+        char q[1100];
+        log_info("strategy", "signal", "id=%s name=%s data=%s", c->strategy_id, name,
+                 log_quote(q, sizeof q, json ? json : "{}"));
+        cJSON_free(json);
+    }
     publish(c, EV_SIGNAL_GENERATED, d);
     return 0;
 }
