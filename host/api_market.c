@@ -108,7 +108,10 @@ static int l_quote(lua_State *L)
     int64_t ts;
     uint64_t seq;
     const struct quote *q = sym >= 0 ? market_quote(h->market, sym, &ts, &seq) : NULL;
-    if (!q) return 0;
+    if (!q) {
+        lua_pushnil(L);
+        return 1;
+    }
     api_push_quote(L, h, q, ts, seq);
     return 1;
 }
@@ -120,7 +123,10 @@ static int l_last(lua_State *L)
     int64_t ts;
     uint64_t seq;
     const struct trade *t = sym >= 0 ? market_trade(h->market, sym, &ts, &seq) : NULL;
-    if (!t) return 0;
+    if (!t) {
+        lua_pushnil(L);
+        return 1;
+    }
     api_push_trade(L, h, t, ts, seq);
     return 1;
 }

@@ -4,7 +4,8 @@
  * Formatting (string.format, tostring) happens in the Lua half below, inside the
  * script's own call and budget; the C half receives finished strings and never calls
  * back into Lua. Log output is size-capped per line and rate-limited per instance
- * (a token bucket; drops are counted and reported once the bucket refills). */
+ * (a token bucket on the host clock; drops are counted and reported once the bucket
+ * refills). */
 #include <cjson/cJSON.h>
 #include <lauxlib.h>
 #include <lua.h>
@@ -50,9 +51,11 @@ static void publish(struct api_ctx *c, enum event_type type, cJSON *data)
     else cJSON_Delete(data);
 }
 
+/* The bucket refills on the host clock, so a simulated run drops the same lines on
+ * every machine. */
 static int allow_log(struct api_ctx *c)
 {
-    int64_t now = mono_ns() / 1000;
+    int64_t now = c->host ? clock_now_us(&c->host->clock) : mono_ns() / 1000;
     if (c->log_refill_us == 0) c->log_tokens = LOG_BURST;
     else c->log_tokens += (double)(now - c->log_refill_us) / 1e6 * LOG_RATE_PER_S;
     if (c->log_tokens > LOG_BURST) c->log_tokens = LOG_BURST;

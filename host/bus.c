@@ -102,6 +102,18 @@ static void enqueue(struct bus *b, const struct event *ev)
     b->qlen++;
 }
 
+/* Delivers queued events until the queue is empty; depth is already raised. */
+static void drain(struct bus *b)
+{
+    while (b->qlen) {
+        struct event next = b->queue[b->qhead];
+        b->qhead = (b->qhead + 1) % b->qcap;
+        b->qlen--;
+        dispatch(b, &next);
+        event_release(&next);
+    }
+}
+
 uint64_t bus_publish(struct bus *b, struct event *ev)
 {
     ASSERT((unsigned)ev->type < EV__COUNT);
@@ -117,16 +129,23 @@ uint64_t bus_publish(struct bus *b, struct event *ev)
     b->depth++;
     dispatch(b, ev);
     event_release(ev);
-    while (b->qlen) {
-        struct event next = b->queue[b->qhead];
-        b->qhead = (b->qhead + 1) % b->qcap;
-        b->qlen--;
-        dispatch(b, &next);
-        event_release(&next);
-    }
+    drain(b);
     b->depth--;
     if (b->dead) compact(b);
     return seq;
+}
+
+void bus_hold(struct bus *b)
+{
+    b->depth++;
+}
+
+void bus_release(struct bus *b)
+{
+    ASSERT(b->depth > 0);
+    if (b->depth == 1) drain(b);
+    b->depth--;
+    if (!b->depth && b->dead) compact(b);
 }
 
 uint64_t bus_last_seq(const struct bus *b)

@@ -30,6 +30,13 @@ void bus_unsubscribe(struct bus *b, int id);
  * Returns the sequence number. */
 uint64_t bus_publish(struct bus *b, struct event *ev);
 
+/* Holds dispatch: events published until the matching bus_release are queued, and
+ * bus_release (of the outermost hold) delivers them in order. The host holds the bus
+ * around every call into a sandbox, so an event a script publishes (a signal from a
+ * timer callback) never reaches another script while the first is still running. */
+void bus_hold(struct bus *b);
+void bus_release(struct bus *b);
+
 /* Sequence number of the last published event (0 before the first). */
 uint64_t bus_last_seq(const struct bus *b);
 /* Events published per type since start. */

@@ -314,6 +314,7 @@ int host_run(struct host *h, int64_t for_us)
         host_timers_changed(h);
     }
     if (!h->stopping) event_base_dispatch(h->base);
+    strategies_stop_all(h->strategies, "shutdown");
     struct market_stats ms;
     market_stats(h->market, -1, &ms);
     log_info("host", "stopped", "events=%llu quotes=%llu trades=%llu bars=%llu gaps=%llu",

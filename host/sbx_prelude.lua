@@ -9,12 +9,13 @@
 --   require         text modules found by the host loader, cached per sandbox
 --   class(name)     named metatables, so objects kept in `state` keep their methods
 --                   across a hot reload (the host re-attaches them by name)
---   pairs/ipairs    that see through the host's read-only proxies (params)
+--   pairs/ipairs    that see through the host's read-only proxies (params), and
+--   rawget/rawset   that cannot be used to write into them
 -- and returns a table of internals for the host.
 local loadmodule, guarded_resume, readonly_backing = ...
 
-local error, pcall, type, select, unpack, setmetatable, next, tostring, rawget =
-  error, pcall, type, select, unpack, setmetatable, next, tostring, rawget
+local error, pcall, type, select, unpack, setmetatable, next, tostring, rawget, rawset =
+  error, pcall, type, select, unpack, setmetatable, next, tostring, rawget, rawset
 local co_create = coroutine.create
 local raw_pairs, raw_ipairs = pairs, ipairs
 
@@ -151,6 +152,18 @@ function ipairs(t)
   local b = readonly_backing[t]
   if b then return raw_ipairs(b) end
   return raw_ipairs(t)
+end
+
+-- Raw access must not get around a read-only proxy either.
+function _G.rawset(t, k, v)
+  if readonly_backing[t] then error("attempt to modify a read-only table", 2) end
+  return rawset(t, k, v)
+end
+
+function _G.rawget(t, k)
+  local b = readonly_backing[t]
+  if b then return rawget(b, k) end
+  return rawget(t, k)
 end
 
 return { classes = classes, ensure_classes = ensure_classes }

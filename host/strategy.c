@@ -113,6 +113,9 @@ const char *strategy_status_name(enum strategy_status s)
     return s == STRATEGY_RUNNING ? "running" : s == STRATEGY_FAULTED ? "faulted" : "stopped";
 }
 
+static enum sbx_status sandbox_call(struct strategy *st, struct sbx *s, int nargs,
+                                    enum sbx_budget b, struct sbx_error *se);
+
 /* ---- versions ------------------------------------------------------------------------ */
 
 static void sha256_hex(const char *text, size_t len, char out[65])
@@ -257,7 +260,7 @@ static int version_load(struct strategy *st, unsigned number, struct version *v,
     struct sbx_error se;
     char msg[640];
     if (sbx_load(v->sbx, text, len, st->script, &se) != SBX_OK ||
-        sbx_call(v->sbx, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        sandbox_call(st, v->sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
         describe(&se, msg, sizeof msg);
         err_set(e, "%s", msg);
         goto done;
@@ -452,9 +455,11 @@ static int report_error(struct strategy *st, const char *phase, const struct sbx
             storm = "error storm";
         }
     }
-    log_error("strategy", "error", "id=%s version=%u phase=%s kind=%s file=%s line=%d fatal=%s msg=%s",
-              st->id, st->version, phase, sbx_status_name(se->status), se->file[0] ? se->file : "-",
-              se->line, fatal ? "yes" : "no", log_quote(q, sizeof q, msg));
+    log_error("strategy", "error",
+              "id=%s version=%u phase=%s kind=%s file=%s line=%d fatal=%s elapsed_ms=%.1f msg=%s",
+              st->id, st->version, phase, storm ? "error_storm" : sbx_status_name(se->status),
+              se->file[0] ? se->file : "-", se->line, fatal ? "yes" : "no",
+              (double)se->elapsed_us / 1000.0, log_quote(q, sizeof q, msg));
     cJSON *d = base_data(st);
     cJSON_AddStringToObject(d, "phase", phase);
     cJSON_AddStringToObject(d, "kind", storm ? "error_storm" : sbx_status_name(se->status));
@@ -475,12 +480,24 @@ static int report_error(struct strategy *st, const char *phase, const struct sbx
     return 0;
 }
 
+/* Every call into an instance's sandbox: events the script publishes are held until
+ * the call returns (bus_hold), so they never reach another sandbox re-entrantly. */
+static enum sbx_status sandbox_call(struct strategy *st, struct sbx *s, int nargs,
+                                    enum sbx_budget b, struct sbx_error *se)
+{
+    struct bus *bus = st->set->host->bus;
+    bus_hold(bus);
+    st->calls++;
+    enum sbx_status rc = sbx_call(s, nargs, 0, b, se);
+    bus_release(bus);
+    return rc;
+}
+
 /* Calls the callback whose function and nargs arguments are on the stack. */
 static void call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
 {
     struct sbx_error se;
-    st->calls++;
-    if (sbx_call(st->cur.sbx, nargs, 0, b, &se) != SBX_OK) report_error(st, cb_names[cb], &se, 1);
+    if (sandbox_call(st, st->cur.sbx, nargs, b, &se) != SBX_OK) report_error(st, cb_names[cb], &se, 1);
 }
 
 /* Pushes the callback function; returns 0 when the script has none. */
@@ -749,8 +766,7 @@ int strategy_start(struct strategy *st, struct err *e)
     log_info("strategy", "started", "id=%s version=%u", st->id, st->version);
     if (push_cb(st, CB_START)) {
         struct sbx_error se;
-        st->calls++;
-        if (sbx_call(st->cur.sbx, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        if (sandbox_call(st, st->cur.sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
             report_error(st, "on_start", &se, 0);
             if (st->status == STRATEGY_RUNNING) fault(st, "on_start failed");
             return err_set(e, "%s: on_start failed: %s", st->id, st->last_error);
@@ -765,8 +781,7 @@ void strategy_stop(struct strategy *st, const char *reason)
     if (push_cb(st, CB_STOP)) {
         lua_pushstring(sbx_lua(st->cur.sbx), reason);
         struct sbx_error se;
-        st->calls++;
-        if (sbx_call(st->cur.sbx, 1, 0, SBX_BUDGET_LOAD, &se) != SBX_OK)
+        if (sandbox_call(st, st->cur.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK)
             report_error(st, "on_stop", &se, 0);
     }
     if (st->status != STRATEGY_RUNNING) return; /* on_stop faulted it */
@@ -853,7 +868,7 @@ int strategy_reload(struct strategy *st, struct err *e)
             lua_rawgeti(L, LUA_REGISTRYINDEX, nv.cb[CB_RELOAD]);
             lua_pushinteger(L, old);
             struct sbx_error se;
-            if (sbx_call(nv.sbx, 1, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+            if (sandbox_call(st, nv.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK) {
                 char msg[640];
                 describe(&se, msg, sizeof msg);
                 err_set(e, "on_reload: %s", msg);
