@@ -57,20 +57,35 @@ struct api_ctx {
 
 struct api_ctx *api_ctx_of(lua_State *L);
 
-/* Registers every API function into the sandbox (before the script runs). The mode
- * string ("live", "paper", "backtest") and strategy_id become globals. */
+/* The slots table: a host-only array kept at stack index API_SLOTS (right above the
+ * message handler) for the life of a strategy sandbox, so the hot path finds what it
+ * needs by array index instead of hashing strings: the field names of event tables
+ * (interned once), every instrument's symbol string, and the callback functions. */
+#define API_SLOTS 2
+enum api_key {
+    K_SYMBOL = 1, K_BID, K_ASK, K_BID_SIZE, K_ASK_SIZE, K_TIME, K_SEQ, K_N, K_PRICE, K_SIZE,
+    K_TF, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOLUME, K_TRADES, K_TYPE, K_TS, K_SOURCE, K_DATA,
+    K__COUNT
+};
+#define API_SLOT_CALLBACKS 32  /* + callback number */
+#define API_SLOT_SYMBOLS   64  /* + instrument id */
+
+/* Registers every API function into the sandbox (before the script runs) and pushes
+ * the slots table at API_SLOTS. The mode string ("live", "paper", "backtest") and
+ * strategy_id become globals. */
 int api_register(struct sbx *s, const char *mode, struct err *e);
 
 /* Pushes the tables callbacks receive: {symbol, bid, ask, bid_size, ask_size, time,
  * seq, n} for a quote, {symbol, price, size, time, seq, n} for a trade, {symbol, tf,
- * time, open, high, low, close, volume, trades} for a bar. Host step context. */
-void api_push_quote(lua_State *L, const struct host *h, const struct quote *q, int64_t ts_us,
-                    uint64_t seq);
-void api_push_trade(lua_State *L, const struct host *h, const struct trade *t, int64_t ts_us,
-                    uint64_t seq);
-void api_push_bar(lua_State *L, const struct host *h, const struct bar *b);
+ * time, open, high, low, close, volume, trades} for a bar. `slots` is the index of the
+ * slots table (API_SLOTS, or an upvalue pseudo-index inside an API function). */
+void api_push_quote(lua_State *L, int slots, const struct host *h, const struct quote *q,
+                    int64_t ts_us, uint64_t seq);
+void api_push_trade(lua_State *L, int slots, const struct host *h, const struct trade *t,
+                    int64_t ts_us, uint64_t seq);
+void api_push_bar(lua_State *L, int slots, const struct host *h, const struct bar *b);
 /* {seq, type, ts, time, source, data} for on_event / on_alert. */
-void api_push_event(lua_State *L, const struct host *h, const struct event *ev);
+void api_push_event(lua_State *L, int slots, const struct host *h, const struct event *ev);
 
 /* Lua <-> cJSON with a depth limit (API_JSON_MAX_DEPTH), cycle detection, finite
  * numbers only, string or integer keys. lua_to_json returns NULL and fills e on

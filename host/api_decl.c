@@ -173,7 +173,7 @@ static void read_window(lua_State *L, struct strategy_decl *d)
     lua_getfield(L, 1, "window");
     if (!lua_isnil(L, -1)) {
         if (!lua_istable(L, -1)) luaL_error(L, "strategy{}: window must be { \"HH:MM\", \"HH:MM\", tz = \"Zone/Name\" }");
-        int hh, mm;
+        int hh = 0, mm = 0;
         for (int i = 1; i <= 2; i++) {
             lua_rawgeti(L, -1, i);
             if (lua_type(L, -1) != LUA_TSTRING || api_parse_hhmm(lua_tostring(L, -1), &hh, &mm) != 0)

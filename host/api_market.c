@@ -19,77 +19,89 @@ static double secs(int64_t us)
     return (double)us / 1e6;
 }
 
-static void set_num(lua_State *L, const char *k, double v)
+/* t[key] = v where t is on top and the key string is slot k. */
+static void set_num(lua_State *L, int slots, int k, double v)
 {
+    lua_rawgeti(L, slots, k);
     lua_pushnumber(L, v);
-    lua_setfield(L, -2, k);
+    lua_rawset(L, -3);
 }
 
-static void set_symbol(lua_State *L, const struct host *h, int sym)
+static void set_symbol(lua_State *L, int slots, const struct host *h, int sym)
 {
-    lua_pushstring(L, sym >= 0 && sym < h->instruments.n ? h->instruments.v[sym].symbol : "?");
-    lua_setfield(L, -2, "symbol");
+    lua_rawgeti(L, slots, K_SYMBOL);
+    lua_rawgeti(L, slots, API_SLOT_SYMBOLS + sym);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        lua_pushstring(L, sym >= 0 && sym < h->instruments.n ? h->instruments.v[sym].symbol : "?");
+    }
+    lua_rawset(L, -3);
 }
 
-void api_push_quote(lua_State *L, const struct host *h, const struct quote *q, int64_t ts_us,
-                    uint64_t seq)
+void api_push_quote(lua_State *L, int slots, const struct host *h, const struct quote *q,
+                    int64_t ts_us, uint64_t seq)
 {
     const struct instrument *ins = &h->instruments.v[q->sym];
     lua_createtable(L, 0, 8);
-    set_symbol(L, h, q->sym);
-    set_num(L, "bid", fx_to_double(q->bid_px, ins->px_dp));
-    set_num(L, "ask", fx_to_double(q->ask_px, ins->px_dp));
-    set_num(L, "bid_size", fx_to_double(q->bid_qty, ins->qty_dp));
-    set_num(L, "ask_size", fx_to_double(q->ask_qty, ins->qty_dp));
-    set_num(L, "time", secs(ts_us));
-    set_num(L, "seq", (double)seq);
-    set_num(L, "n", (double)q->n);
+    set_symbol(L, slots, h, q->sym);
+    set_num(L, slots, K_BID, fx_to_double(q->bid_px, ins->px_dp));
+    set_num(L, slots, K_ASK, fx_to_double(q->ask_px, ins->px_dp));
+    set_num(L, slots, K_BID_SIZE, fx_to_double(q->bid_qty, ins->qty_dp));
+    set_num(L, slots, K_ASK_SIZE, fx_to_double(q->ask_qty, ins->qty_dp));
+    set_num(L, slots, K_TIME, secs(ts_us));
+    set_num(L, slots, K_SEQ, (double)seq);
+    set_num(L, slots, K_N, (double)q->n);
 }
 
-void api_push_trade(lua_State *L, const struct host *h, const struct trade *t, int64_t ts_us,
-                    uint64_t seq)
+void api_push_trade(lua_State *L, int slots, const struct host *h, const struct trade *t,
+                    int64_t ts_us, uint64_t seq)
 {
     const struct instrument *ins = &h->instruments.v[t->sym];
     lua_createtable(L, 0, 6);
-    set_symbol(L, h, t->sym);
-    set_num(L, "price", fx_to_double(t->px, ins->px_dp));
-    set_num(L, "size", fx_to_double(t->qty, ins->qty_dp));
-    set_num(L, "time", secs(ts_us));
-    set_num(L, "seq", (double)seq);
-    set_num(L, "n", (double)t->n);
+    set_symbol(L, slots, h, t->sym);
+    set_num(L, slots, K_PRICE, fx_to_double(t->px, ins->px_dp));
+    set_num(L, slots, K_SIZE, fx_to_double(t->qty, ins->qty_dp));
+    set_num(L, slots, K_TIME, secs(ts_us));
+    set_num(L, slots, K_SEQ, (double)seq);
+    set_num(L, slots, K_N, (double)t->n);
 }
 
-void api_push_bar(lua_State *L, const struct host *h, const struct bar *b)
+void api_push_bar(lua_State *L, int slots, const struct host *h, const struct bar *b)
 {
     const struct instrument *ins = &h->instruments.v[b->sym];
     lua_createtable(L, 0, 9);
-    set_symbol(L, h, b->sym);
+    set_symbol(L, slots, h, b->sym);
+    lua_rawgeti(L, slots, K_TF);
     lua_pushstring(L, tf_name(b->tf));
-    lua_setfield(L, -2, "tf");
-    set_num(L, "time", secs(b->time_us));
-    set_num(L, "open", fx_to_double(b->open, ins->px_dp));
-    set_num(L, "high", fx_to_double(b->high, ins->px_dp));
-    set_num(L, "low", fx_to_double(b->low, ins->px_dp));
-    set_num(L, "close", fx_to_double(b->close, ins->px_dp));
-    set_num(L, "volume", fx_to_double(b->volume, ins->qty_dp));
-    set_num(L, "trades", b->trades);
+    lua_rawset(L, -3);
+    set_num(L, slots, K_TIME, secs(b->time_us));
+    set_num(L, slots, K_OPEN, fx_to_double(b->open, ins->px_dp));
+    set_num(L, slots, K_HIGH, fx_to_double(b->high, ins->px_dp));
+    set_num(L, slots, K_LOW, fx_to_double(b->low, ins->px_dp));
+    set_num(L, slots, K_CLOSE, fx_to_double(b->close, ins->px_dp));
+    set_num(L, slots, K_VOLUME, fx_to_double(b->volume, ins->qty_dp));
+    set_num(L, slots, K_TRADES, b->trades);
 }
 
-void api_push_event(lua_State *L, const struct host *h, const struct event *ev)
+void api_push_event(lua_State *L, int slots, const struct host *h, const struct event *ev)
 {
     lua_createtable(L, 0, 6);
-    set_num(L, "seq", (double)ev->seq);
+    set_num(L, slots, K_SEQ, (double)ev->seq);
+    lua_rawgeti(L, slots, K_TYPE);
     lua_pushstring(L, event_type_name(ev->type));
-    lua_setfield(L, -2, "type");
+    lua_rawset(L, -3);
     char ts[40];
+    lua_rawgeti(L, slots, K_TS);
     lua_pushstring(L, util_iso8601(ev->ts_us, ts, sizeof ts));
-    lua_setfield(L, -2, "ts");
-    set_num(L, "time", secs(ev->ts_us));
+    lua_rawset(L, -3);
+    set_num(L, slots, K_TIME, secs(ev->ts_us));
+    lua_rawgeti(L, slots, K_SOURCE);
     lua_pushstring(L, ev->source);
-    lua_setfield(L, -2, "source");
+    lua_rawset(L, -3);
+    lua_rawgeti(L, slots, K_DATA);
     if (ev->data) api_push_json(L, ev->data);
     else lua_newtable(L);
-    lua_setfield(L, -2, "data");
+    lua_rawset(L, -3);
 }
 
 /* The instrument id named by argument idx; raises on a non-string, -1 when unknown. */
@@ -112,7 +124,7 @@ static int l_quote(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    api_push_quote(L, h, q, ts, seq);
+    api_push_quote(L, lua_upvalueindex(1), h, q, ts, seq);
     return 1;
 }
 
@@ -127,7 +139,7 @@ static int l_last(lua_State *L)
         lua_pushnil(L);
         return 1;
     }
-    api_push_trade(L, h, t, ts, seq);
+    api_push_trade(L, lua_upvalueindex(1), h, t, ts, seq);
     return 1;
 }
 
@@ -146,7 +158,7 @@ static int l_history(lua_State *L)
     static struct bar bars[HISTORY_MAX];
     int got = market_history(h->market, sym, (enum tf)tf, bars, (int)n);
     for (int i = 0; i < got; i++) {
-        api_push_bar(L, h, &bars[i]);
+        api_push_bar(L, lua_upvalueindex(1), h, &bars[i]);
         lua_rawseti(L, -2, i + 1);
     }
     return 1;
@@ -154,8 +166,15 @@ static int l_history(lua_State *L)
 
 int api_market_register(struct sbx *s, struct err *e)
 {
-    sbx_register(s, NULL, "quote", l_quote);
-    sbx_register(s, NULL, "last", l_last);
-    sbx_register(s, NULL, "history", l_history);
+    lua_State *L = sbx_lua(s);
+    static const struct {
+        const char *name;
+        lua_CFunction fn;
+    } fns[] = {{"quote", l_quote}, {"last", l_last}, {"history", l_history}};
+    for (size_t i = 0; i < ARRAY_LEN(fns); i++) {
+        lua_pushvalue(L, API_SLOTS); /* upvalue 1: the slots table */
+        lua_pushcclosure(L, fns[i].fn, 1);
+        lua_setglobal(L, fns[i].name);
+    }
     return 0;
 }

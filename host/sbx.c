@@ -200,7 +200,6 @@ enum sbx_status sbx_call(struct sbx *s, int nargs, int nresults, enum sbx_budget
     s->err_line = 0;
     s->mem_hit = s->mem_kill = 0;
     s->in_call = 1;
-    int64_t t0 = mono_ns();
     uint64_t gen = sbx_watchdog_enter(s->cfg.wd, L, budget_us, sbx_kill_hook);
     int rc = lua_pcall(L, nargs, nresults, MSGH_INDEX);
     int killed = sbx_watchdog_leave(s->cfg.wd, gen);
@@ -211,7 +210,8 @@ enum sbx_status sbx_call(struct sbx *s, int nargs, int nresults, enum sbx_budget
         maybe_emergency_gc(s);
         return SBX_OK;
     }
-    int64_t elapsed_us = (mono_ns() - t0) / 1000;
+    int64_t started = sbx_watchdog_started_ns(s->cfg.wd, gen);
+    int64_t elapsed_us = started ? (mono_ns() - started) / 1000 : 0;
     char msg[512];
     enum sbx_status st = killed                                                   ? SBX_ERR_CPU
                          : (s->mem_hit || s->mem_kill || rc == LUA_ERRMEM)          ? SBX_ERR_MEMORY
@@ -442,7 +442,7 @@ struct sbx *sbx_new(const struct sbx_config *cfg, struct err *e)
         return NULL;
     }
     lua_atpanic(s->L, l_panic);
-    lua_gc(s->L, LUA_GCSETPAUSE, 120);
+    lua_gc(s->L, LUA_GCSETPAUSE, 150);
     if (lua_cpcall(s->L, setup, s) != 0) {
         char msg[512];
         describe_error(s->L, msg, sizeof msg);

@@ -38,6 +38,8 @@ struct sbx_watchdog {
     _Atomic int64_t budget_us;
     _Atomic(sbx_hook_fn) hook;
     _Atomic uint64_t kill_gen;
+    _Atomic uint64_t seen_gen; /* the call the watchdog has timed, and since when */
+    _Atomic int64_t seen_at;
 
     void (*fatal_fn)(void *);
     void *fatal_arg;
@@ -94,6 +96,8 @@ static void *watchdog_main(void *arg)
             seen_gen = g;
             seen_at = now - TICK_NS / 2; /* the call began some time in the last tick */
             armed = 0;
+            atomic_store_explicit(&wd->seen_at, seen_at, memory_order_relaxed);
+            atomic_store_explicit(&wd->seen_gen, g, memory_order_release);
             continue;
         }
         int64_t budget_us = atomic_load_explicit(&wd->budget_us, memory_order_relaxed);
@@ -166,6 +170,13 @@ int sbx_watchdog_leave(struct sbx_watchdog *wd, uint64_t gen)
 {
     atomic_store_explicit(&wd->gen, gen + 1, memory_order_release);
     return atomic_load_explicit(&wd->kill_gen, memory_order_acquire) == gen;
+}
+
+int64_t sbx_watchdog_started_ns(struct sbx_watchdog *wd, uint64_t gen)
+{
+    if (atomic_load_explicit(&wd->seen_gen, memory_order_acquire) != gen) return 0;
+    int64_t at = atomic_load_explicit(&wd->seen_at, memory_order_relaxed);
+    return atomic_load_explicit(&wd->seen_gen, memory_order_acquire) == gen ? at : 0;
 }
 
 int sbx_watchdog_killed_current(struct sbx_watchdog *wd)

@@ -32,6 +32,10 @@ uint64_t sbx_watchdog_enter(struct sbx_watchdog *wd, lua_State *L, int64_t budge
                             sbx_hook_fn hook);
 /* The call of generation gen ended. Returns 1 when the watchdog armed the hook for it. */
 int sbx_watchdog_leave(struct sbx_watchdog *wd, uint64_t gen);
+/* When the watchdog first saw call gen running (CLOCK_MONOTONIC ns, within one tick of
+ * its start), or 0 when it never saw it (the call was shorter than a tick). Lets the
+ * loop thread report how long a failed call ran without reading a clock per call. */
+int64_t sbx_watchdog_started_ns(struct sbx_watchdog *wd, uint64_t gen);
 /* 1 while the current call (as seen from inside a hook) is the one the watchdog killed. */
 int sbx_watchdog_killed_current(struct sbx_watchdog *wd);
 /* L is about to be closed: returns once the watchdog can no longer touch it. */

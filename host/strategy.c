@@ -51,7 +51,7 @@ struct version {
     int nsymbols;
     uint32_t bars;
     int64_t every_us;
-    int cb[CB__COUNT];
+    int cb[CB__COUNT]; /* 1 when the script defines that callback (slots table) */
 };
 
 struct stimer {
@@ -179,20 +179,17 @@ static int resolve_decl(struct strategy *st, struct version *v, struct err *e)
     return 0;
 }
 
-/* Looks up the callbacks the script defined (global functions). Host step. */
+/* Looks up the callbacks the script defined (global functions) and keeps them in the
+ * slots table (argument 1). Host step. */
 static int resolve_callbacks(lua_State *L, void *ud)
 {
     struct version *v = ud;
     for (int i = 0; i < CB__COUNT; i++) {
         lua_getglobal(L, cb_names[i]);
-        if (lua_isfunction(L, -1)) {
-            v->cb[i] = luaL_ref(L, LUA_REGISTRYINDEX);
-        } else {
-            int bad = !lua_isnil(L, -1);
-            lua_pop(L, 1);
-            v->cb[i] = LUA_NOREF;
-            if (bad) return luaL_error(L, "%s must be a function", cb_names[i]);
-        }
+        int fn = lua_isfunction(L, -1);
+        if (!fn && !lua_isnil(L, -1)) return luaL_error(L, "%s must be a function", cb_names[i]);
+        lua_rawseti(L, 1, API_SLOT_CALLBACKS + i);
+        v->cb[i] = fn;
     }
     return 0;
 }
@@ -267,7 +264,7 @@ static int version_load(struct strategy *st, unsigned number, struct version *v,
     }
     if (resolve_decl(st, v, e) != 0) goto done;
     if (sbx_host_step(v->sbx, set_params_global, &v->params, 0, 0, e) != 0) goto done;
-    if (sbx_host_step(v->sbx, resolve_callbacks, v, 0, 0, e) != 0) goto done;
+    if ((lua_pushvalue(sbx_lua(v->sbx), API_SLOTS), sbx_host_step(v->sbx, resolve_callbacks, v, 1, 0, e)) != 0) goto done;
     rc = 0;
 done:
     free(text);
@@ -503,8 +500,8 @@ static void call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
 /* Pushes the callback function; returns 0 when the script has none. */
 static int push_cb(struct strategy *st, enum cb cb)
 {
-    if (!st->cur.sbx || st->cur.cb[cb] == LUA_NOREF) return 0;
-    lua_rawgeti(sbx_lua(st->cur.sbx), LUA_REGISTRYINDEX, st->cur.cb[cb]);
+    if (!st->cur.sbx || !st->cur.cb[cb]) return 0;
+    lua_rawgeti(sbx_lua(st->cur.sbx), API_SLOTS, API_SLOT_CALLBACKS + cb);
     return 1;
 }
 
@@ -583,9 +580,9 @@ static void dispatch_market(struct strategies *ss, const struct event *ev)
         if (cb == CB_BAR && !(st->cur.bars & (1u << ev->u.bar.tf))) continue;
         if (!push_cb(st, cb)) continue;
         lua_State *L = sbx_lua(st->cur.sbx);
-        if (cb == CB_QUOTE) api_push_quote(L, h, &ev->u.quote, ev->ts_us, ev->seq);
-        else if (cb == CB_TRADE) api_push_trade(L, h, &ev->u.trade, ev->ts_us, ev->seq);
-        else api_push_bar(L, h, &ev->u.bar);
+        if (cb == CB_QUOTE) api_push_quote(L, API_SLOTS, h, &ev->u.quote, ev->ts_us, ev->seq);
+        else if (cb == CB_TRADE) api_push_trade(L, API_SLOTS, h, &ev->u.trade, ev->ts_us, ev->seq);
+        else api_push_bar(L, API_SLOTS, h, &ev->u.bar);
         call(st, cb, 1, SBX_BUDGET_CALL);
     }
 }
@@ -600,7 +597,7 @@ static void dispatch_other(struct strategies *ss, const struct event *ev)
         snprintf(own, sizeof own, "strategy:%s", st->id);
         if (!strcmp(ev->source, own)) continue; /* not its own signals and alerts */
         if (!push_cb(st, cb)) continue;
-        api_push_event(sbx_lua(st->cur.sbx), ss->host, ev);
+        api_push_event(sbx_lua(st->cur.sbx), API_SLOTS, ss->host, ev);
         call(st, cb, 1, SBX_BUDGET_CALL);
     }
 }
@@ -863,9 +860,9 @@ int strategy_reload(struct strategy *st, struct err *e)
         }
         if (rc == 0) rc = restore_state(st, &nv, &state, e);
         buf_free(&state);
-        if (rc == 0 && nv.cb[CB_RELOAD] != LUA_NOREF) {
+        if (rc == 0 && nv.cb[CB_RELOAD]) {
             lua_State *L = sbx_lua(nv.sbx);
-            lua_rawgeti(L, LUA_REGISTRYINDEX, nv.cb[CB_RELOAD]);
+            lua_rawgeti(L, API_SLOTS, API_SLOT_CALLBACKS + CB_RELOAD);
             lua_pushinteger(L, old);
             struct sbx_error se;
             if (sandbox_call(st, nv.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK) {
@@ -988,7 +985,7 @@ int strategy_check_script(const char *path, const char *scripts_dir, struct err 
         goto done;
     }
     struct version v = {0};
-    if (sbx_host_step(s, resolve_callbacks, &v, 0, 0, e) != 0) goto done;
+    if ((lua_pushvalue(sbx_lua(s), API_SLOTS), sbx_host_step(s, resolve_callbacks, &v, 1, 0, e)) != 0) goto done;
     err_set(e, "name=%s params=%d symbols=%d", ctx->decl.name[0] ? ctx->decl.name : "check",
             ctx->decl.params.n, ctx->decl.nsymbols);
     rc = 0;
