@@ -358,6 +358,37 @@ static void test_burst(void **state)
     bus_free(b);
 }
 
+/* Each delivered event publishes two more until 10000 have been published: the ring's
+ * head moves while it fills, so it wraps and then grows with a wrapped layout. */
+static void fanout_sub(const struct event *ev, void *arg)
+{
+    struct burst *u = arg;
+    if (ev->seq != u->next_expected) u->bad++;
+    u->next_expected = ev->seq + 1;
+    u->delivered++;
+    if (ev->data && cJSON_GetObjectItem(ev->data, "i")->valueint != (int)ev->seq) u->bad++;
+    for (int k = 0; k < 2 && u->published < 10000; k++) {
+        struct event e = {.type = EV_CUSTOM, .data = cJSON_CreateObject()};
+        cJSON_AddNumberToObject(e.data, "i", (double)(bus_last_seq(u->b) + 1));
+        bus_publish(u->b, &e);
+        u->published++;
+    }
+}
+
+static void test_ring_wrap(void **state)
+{
+    struct clock c;
+    clock_init_sim(&c, T0);
+    struct bus *b = bus_new(&c);
+    struct burst u = {b, 1, 0, 0, 0};
+    bus_subscribe(b, EV_ALL, fanout_sub, &u);
+    publish(b, EV_BAR, 0);
+    assert_int_equal(u.published, 10000);
+    assert_int_equal(u.delivered, 10001);
+    assert_int_equal(u.bad, 0);
+    bus_free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -369,6 +400,7 @@ int main(void)
         cmocka_unit_test(test_subscribe_during_dispatch),
         cmocka_unit_test(test_counts),
         cmocka_unit_test(test_burst),
+        cmocka_unit_test(test_ring_wrap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
