@@ -8,7 +8,9 @@
 #   3-5. asan preset (build-asan/): configure, build, ctest -L 'unit|lua' under ASan and
 #        UBSan; a leak, a memory error or undefined behaviour fails the test (the same
 #        filter and options as the asan test preset in CMakePresets.json; keep them equal)
-#   6-8. plain build (build/, RelWithDebInfo): configure, build, ctest with every label
+#   6-8. fuzz preset (build-fuzz/, clang): configure, build the fuzz targets, ctest -L fuzz
+#        (20 s of libFuzzer per target from tests/fuzz/corpus/, about a minute in all)
+#   9-11. plain build (build/, RelWithDebInfo): configure, build, ctest with every label
 # The plain full run comes last so that the last ctest summary printed (the one CI reads)
 # covers the whole suite. The final line says PASSED or FAILED; the exit status is 0 only
 # if everything passed. Needs no terminal: stdin is closed and nothing prompts.
@@ -18,7 +20,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 exec </dev/null
 
 jobs=2
-total=8
+total=11
 n=0
 started=$SECONDS
 
@@ -52,6 +54,11 @@ step "asan: ctest -L 'unit|lua' (leaks fail)" \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
     ctest --test-dir build-asan -L 'unit|lua' --output-on-failure --no-tests=error \
     --timeout 300 -j"$jobs"
+
+step "fuzz: configure build-fuzz/" cmake --preset fuzz
+step "fuzz: build the fuzz targets" cmake --build --preset fuzz -j"$jobs"
+step "fuzz: ctest -L fuzz (20 s per target)" \
+    ctest --test-dir build-fuzz -L fuzz --output-on-failure --no-tests=error
 
 step "plain: configure build/" cmake -S . -B build
 step "plain: build" cmake --build build -j"$jobs"

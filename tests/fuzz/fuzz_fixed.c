@@ -99,8 +99,7 @@ static void check_int(int64_t v, int dp)
     int n = fx_format(v, dp, buf, sizeof buf);
     uint64_t mag = v < 0 ? (uint64_t)0 - (uint64_t)v : (uint64_t)v;
     uint64_t p = (uint64_t)fx_pow10(dp);
-    if (dp == 0)
-        snprintf(ref, sizeof ref, "%s%" PRIu64, v < 0 ? "-" : "", mag);
+    if (dp == 0) snprintf(ref, sizeof ref, "%s%" PRIu64, v < 0 ? "-" : "", mag);
     else
         snprintf(ref, sizeof ref, "%s%" PRIu64 ".%0*" PRIu64, v < 0 ? "-" : "", mag / p, dp,
                  mag % p);
@@ -138,11 +137,9 @@ static void check_double(double d, int dp)
     int k = fx_decimals_of(d);
     if (k >= 0) {
         CHECK(d > 0 && fx_from_double(d, k, &x) == 0 && x > 0);
-        for (int j = 0; j < k; j++)
-            CHECK(fx_from_double(d, j, &x) != 0 || x == 0);
+        for (int j = 0; j < k; j++) CHECK(fx_from_double(d, j, &x) != 0 || x == 0);
     } else if (isfinite(d) && d > 0) {
-        for (int j = 0; j <= FX_MAX_DP; j++)
-            CHECK(fx_from_double(d, j, &x) != 0 || x == 0);
+        for (int j = 0; j <= FX_MAX_DP; j++) CHECK(fx_from_double(d, j, &x) != 0 || x == 0);
     }
 }
 
