@@ -30,8 +30,8 @@ void strategy_decl_free(struct strategy_decl *d)
 }
 
 static const char *key_names[K__COUNT] = {
-    NULL,    "symbol", "bid",  "ask",  "bid_size", "ask_size", "time",   "seq",
-    "n",     "price",  "size", "tf",   "open",     "high",     "low",    "close",
+    NULL,     "symbol", "bid",  "ask", "bid_size", "ask_size", "time", "seq",
+    "n",      "price",  "size", "tf",  "open",     "high",     "low",  "close",
     "volume", "trades", "type", "ts",  "source",   "data"};
 
 static void push_slots(lua_State *L, const struct api_ctx *c)
@@ -55,7 +55,7 @@ int api_register(struct sbx *s, const char *mode, struct err *e)
     ASSERT(lua_gettop(L) == API_SLOTS - 1);
     push_slots(L, c);
     int (*areas[])(struct sbx *, struct err *) = {api_decl_register, api_market_register,
-                                                 api_time_register, api_output_register};
+                                                  api_time_register, api_output_register};
     for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)
         if (areas[i](s, e) != 0) return -1;
     lua_pushstring(L, mode);

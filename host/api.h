@@ -22,7 +22,7 @@ struct sbx;
 struct strategy;
 struct cJSON;
 
-#define DECL_NAME_MAX 64
+#define DECL_NAME_MAX    64
 #define DECL_SYMBOLS_MAX 256
 
 /* What strategy{...} declared. */
@@ -63,12 +63,31 @@ struct api_ctx *api_ctx_of(lua_State *L);
  * (interned once), every instrument's symbol string, and the callback functions. */
 #define API_SLOTS 2
 enum api_key {
-    K_SYMBOL = 1, K_BID, K_ASK, K_BID_SIZE, K_ASK_SIZE, K_TIME, K_SEQ, K_N, K_PRICE, K_SIZE,
-    K_TF, K_OPEN, K_HIGH, K_LOW, K_CLOSE, K_VOLUME, K_TRADES, K_TYPE, K_TS, K_SOURCE, K_DATA,
+    K_SYMBOL = 1,
+    K_BID,
+    K_ASK,
+    K_BID_SIZE,
+    K_ASK_SIZE,
+    K_TIME,
+    K_SEQ,
+    K_N,
+    K_PRICE,
+    K_SIZE,
+    K_TF,
+    K_OPEN,
+    K_HIGH,
+    K_LOW,
+    K_CLOSE,
+    K_VOLUME,
+    K_TRADES,
+    K_TYPE,
+    K_TS,
+    K_SOURCE,
+    K_DATA,
     K__COUNT
 };
-#define API_SLOT_CALLBACKS 32  /* + callback number */
-#define API_SLOT_SYMBOLS   64  /* + instrument id */
+#define API_SLOT_CALLBACKS 32 /* + callback number */
+#define API_SLOT_SYMBOLS   64 /* + instrument id */
 
 /* Registers every API function into the sandbox (before the script runs) and pushes
  * the slots table at API_SLOTS. The mode string ("live", "paper", "backtest") and

@@ -24,11 +24,15 @@ static void check_fields(lua_State *L)
         lua_pop(L, 1);
         int known = 0;
         if (lua_type(L, -1) == LUA_TSTRING)
-            for (size_t i = 0; i < ARRAY_LEN(fields); i++) known |= !strcmp(lua_tostring(L, -1), fields[i]);
+            for (size_t i = 0; i < ARRAY_LEN(fields); i++)
+                known |= !strcmp(lua_tostring(L, -1), fields[i]);
         if (!known) {
-            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : lua_typename(L, lua_type(L, -1));
-            luaL_error(L, "strategy{}: unknown field '%s' (expected name, symbols, bars, params, "
-                          "every, window, capital)", k);
+            const char *k = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                           : lua_typename(L, lua_type(L, -1));
+            luaL_error(L,
+                       "strategy{}: unknown field '%s' (expected name, symbols, bars, params, "
+                       "every, window, capital)",
+                       k);
         }
     }
 }
@@ -44,8 +48,8 @@ static void read_name(lua_State *L, struct strategy_decl *d)
     const char *s = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &n) : NULL;
     int ok = s && n > 0 && n < DECL_NAME_MAX;
     for (size_t i = 0; ok && i < n; i++)
-        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
-             s[i] == '_' || s[i] == '-' || s[i] == '.';
+        ok = (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+             (s[i] >= '0' && s[i] <= '9') || s[i] == '_' || s[i] == '-' || s[i] == '.';
     if (!ok) luaL_error(L, "strategy{}: name must be 1-63 characters of letters, digits, _ - .");
     util_strlcpy(d->name, s, sizeof d->name);
     lua_pop(L, 1);
@@ -60,7 +64,8 @@ static int string_list(lua_State *L, const char *field, int max)
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, -1, i);
         if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "strategy{}: %s[%d] must be a string (got %s)", field, i, luaL_typename(L, -1));
+            luaL_error(L, "strategy{}: %s[%d] must be a string (got %s)", field, i,
+                       luaL_typename(L, -1));
         lua_pop(L, 1);
     }
     return n;
@@ -74,10 +79,12 @@ static void read_symbols(lua_State *L, struct strategy_decl *d)
         for (int i = 1; i <= n; i++) {
             lua_rawgeti(L, -1, i);
             const char *sym = lua_tostring(L, -1);
-            if (!instrument_symbol_valid(sym)) luaL_error(L, "strategy{}: symbols[%d] '%s' is not a valid symbol", i, sym);
+            if (!instrument_symbol_valid(sym))
+                luaL_error(L, "strategy{}: symbols[%d] '%s' is not a valid symbol", i, sym);
             for (int k = 1; k < i; k++) {
                 lua_rawgeti(L, -2, k);
-                if (!strcmp(lua_tostring(L, -1), sym)) luaL_error(L, "strategy{}: symbol '%s' is listed twice", sym);
+                if (!strcmp(lua_tostring(L, -1), sym))
+                    luaL_error(L, "strategy{}: symbol '%s' is listed twice", sym);
                 lua_pop(L, 1);
             }
             lua_pop(L, 1);
@@ -101,8 +108,9 @@ static void read_bars(lua_State *L, struct strategy_decl *d)
             lua_rawgeti(L, -1, i);
             int tf = tf_parse(lua_tostring(L, -1));
             if (tf < 0)
-                luaL_error(L, "strategy{}: bars[%d] '%s' is not a timeframe (1s, 1m, 5m, 15m, 1h, 1d)", i,
-                           lua_tostring(L, -1));
+                luaL_error(L,
+                           "strategy{}: bars[%d] '%s' is not a timeframe (1s, 1m, 5m, 15m, 1h, 1d)",
+                           i, lua_tostring(L, -1));
             d->bars |= 1u << tf;
             lua_pop(L, 1);
         }
@@ -114,18 +122,21 @@ static void read_params(lua_State *L, struct strategy_decl *d)
 {
     lua_getfield(L, 1, "params");
     if (!lua_isnil(L, -1)) {
-        if (!lua_istable(L, -1)) luaL_error(L, "strategy{}: params must be a table of name = default");
+        if (!lua_istable(L, -1))
+            luaL_error(L, "strategy{}: params must be a table of name = default");
         lua_pushnil(L);
         while (lua_next(L, -2)) {
             if (lua_type(L, -2) != LUA_TSTRING || lua_objlen(L, -2) >= PARAM_NAME_MAX)
-                luaL_error(L, "strategy{}: params keys must be names (strings under %d bytes)", PARAM_NAME_MAX);
+                luaL_error(L, "strategy{}: params keys must be names (strings under %d bytes)",
+                           PARAM_NAME_MAX);
             struct param p = {0};
             util_strlcpy(p.name, lua_tostring(L, -2), sizeof p.name);
             int t = lua_type(L, -1);
             if (t == LUA_TNUMBER) {
                 p.type = PARAM_NUMBER;
                 p.num = lua_tonumber(L, -1);
-                if (!isfinite(p.num)) luaL_error(L, "strategy{}: params.%s must be a finite number", p.name);
+                if (!isfinite(p.num))
+                    luaL_error(L, "strategy{}: params.%s must be a finite number", p.name);
             } else if (t == LUA_TBOOLEAN) {
                 p.type = PARAM_BOOL;
                 p.b = lua_toboolean(L, -1);
@@ -133,8 +144,8 @@ static void read_params(lua_State *L, struct strategy_decl *d)
                 p.type = PARAM_STRING;
                 p.str = (char *)lua_tostring(L, -1);
             } else {
-                luaL_error(L, "strategy{}: params.%s must be a number, string or boolean (got %s)", p.name,
-                           luaL_typename(L, -1));
+                luaL_error(L, "strategy{}: params.%s must be a number, string or boolean (got %s)",
+                           p.name, luaL_typename(L, -1));
             }
             params_set(&d->params, &p); /* copies the string */
             lua_pop(L, 1);
@@ -153,7 +164,10 @@ static int64_t duration_arg(lua_State *L, int idx, const char *what)
         double s = lua_tonumber(L, idx);
         if (isfinite(s) && s > 0 && s < 1e9) us = (int64_t)llround(s * 1e6);
     }
-    if (us <= 0) luaL_error(L, "%s must be a positive duration like \"5s\", \"250ms\" or a number of seconds", what);
+    if (us <= 0)
+        luaL_error(L,
+                   "%s must be a positive duration like \"5s\", \"250ms\" or a number of seconds",
+                   what);
     return us;
 }
 
@@ -172,18 +186,22 @@ static void read_window(lua_State *L, struct strategy_decl *d)
 {
     lua_getfield(L, 1, "window");
     if (!lua_isnil(L, -1)) {
-        if (!lua_istable(L, -1)) luaL_error(L, "strategy{}: window must be { \"HH:MM\", \"HH:MM\", tz = \"Zone/Name\" }");
+        if (!lua_istable(L, -1))
+            luaL_error(L,
+                       "strategy{}: window must be { \"HH:MM\", \"HH:MM\", tz = \"Zone/Name\" }");
         int hh = 0, mm = 0;
         for (int i = 1; i <= 2; i++) {
             lua_rawgeti(L, -1, i);
-            if (lua_type(L, -1) != LUA_TSTRING || api_parse_hhmm(lua_tostring(L, -1), &hh, &mm) != 0)
+            if (lua_type(L, -1) != LUA_TSTRING ||
+                api_parse_hhmm(lua_tostring(L, -1), &hh, &mm) != 0)
                 luaL_error(L, "strategy{}: window[%d] must be a time \"HH:MM\"", i);
             *(i == 1 ? &d->window_open_min : &d->window_close_min) = hh * 60 + mm;
             lua_pop(L, 1);
         }
         lua_getfield(L, -1, "tz");
         const char *tzname = lua_isnil(L, -1) ? "UTC" : lua_tostring(L, -1);
-        if (!tzname || lua_type(L, -1) == LUA_TNUMBER) luaL_error(L, "strategy{}: window.tz must be a zone name");
+        if (!tzname || lua_type(L, -1) == LUA_TNUMBER)
+            luaL_error(L, "strategy{}: window.tz must be a zone name");
         struct err e;
         struct tz *z = tz_load(tzname, NULL, &e);
         if (!z) luaL_error(L, "strategy{}: window.tz: %s", e.msg);

@@ -108,8 +108,10 @@ static cJSON *to_json(struct conv *c, int idx)
 {
     lua_State *L = c->L;
     switch (lua_type(L, idx)) {
-    case LUA_TNIL: return cJSON_CreateNull();
-    case LUA_TBOOLEAN: return cJSON_CreateBool(lua_toboolean(L, idx));
+    case LUA_TNIL:
+        return cJSON_CreateNull();
+    case LUA_TBOOLEAN:
+        return cJSON_CreateBool(lua_toboolean(L, idx));
     case LUA_TNUMBER: {
         double v = lua_tonumber(L, idx);
         if (!isfinite(v)) {
@@ -118,8 +120,10 @@ static cJSON *to_json(struct conv *c, int idx)
         }
         return cJSON_CreateNumber(v);
     }
-    case LUA_TSTRING: return cJSON_CreateString(lua_tostring(L, idx));
-    case LUA_TTABLE: return table_to_json(c, idx);
+    case LUA_TSTRING:
+        return cJSON_CreateString(lua_tostring(L, idx));
+    case LUA_TTABLE:
+        return table_to_json(c, idx);
     default:
         err_set(c->e, "%s: a %s cannot be sent (data only)", c->path, luaL_typename(L, idx));
         return NULL;

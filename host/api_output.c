@@ -19,10 +19,10 @@
 #include "sbx.h"
 #include "util.h"
 
-#define LOG_LINE_MAX 1024
+#define LOG_LINE_MAX   1024
 #define LOG_RATE_PER_S 100.0
-#define LOG_BURST 200.0
-#define NAME_MAX_LEN 63
+#define LOG_BURST      200.0
+#define NAME_MAX_LEN   63
 
 static const char lua_half[] =
     "local emit, emit_alert, format, select, tostring, concat = ...\n"
@@ -96,7 +96,9 @@ static int l_emit_alert(lua_State *L)
     static const char *levels[] = {"LOW", "MEDIUM", "HIGH", "CRITICAL"};
     int ok = 0;
     for (size_t i = 0; i < ARRAY_LEN(levels); i++) ok |= !strcmp(sev, levels[i]);
-    if (!ok) return luaL_error(L, "alert: severity must be LOW, MEDIUM, HIGH or CRITICAL (got '%s')", sev);
+    if (!ok)
+        return luaL_error(L, "alert: severity must be LOW, MEDIUM, HIGH or CRITICAL (got '%s')",
+                          sev);
     size_t n;
     const char *msg = luaL_checklstring(L, 2, &n);
     char cut[LOG_LINE_MAX + 1], q[2 * LOG_LINE_MAX + 16];

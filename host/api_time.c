@@ -17,7 +17,7 @@ int api_duration_arg(lua_State *L, int idx, const char *what, int64_t *out);
 int api_parse_hhmm(const char *s, int *hh, int *mm);
 
 #define TIMER_NAME_MAX 63
-#define MIN_PERIOD_US 1000
+#define MIN_PERIOD_US  1000
 
 static int64_t host_now(lua_State *L)
 {
@@ -97,9 +97,11 @@ static int l_os_time(lua_State *L)
     int vals[6];
     for (int i = 0; i < 6; i++) {
         lua_getfield(L, 1, keys[i]);
-        if (lua_isnil(L, -1) && defaults[i] < 0) return luaL_error(L, "os.time: field '%s' missing", keys[i]);
+        if (lua_isnil(L, -1) && defaults[i] < 0)
+            return luaL_error(L, "os.time: field '%s' missing", keys[i]);
         double v = lua_isnil(L, -1) ? defaults[i] : lua_tonumber(L, -1);
-        if (!isfinite(v) || fabs(v) > 1e7) return luaL_error(L, "os.time: field '%s' is not a number", keys[i]);
+        if (!isfinite(v) || fabs(v) > 1e7)
+            return luaL_error(L, "os.time: field '%s' is not a number", keys[i]);
         vals[i] = (int)v;
         lua_pop(L, 1);
     }
@@ -126,8 +128,8 @@ static int l_os_date(lua_State *L)
     gmtime_r(&tt, &tm);
     if (!strcmp(fmt, "*t")) {
         lua_createtable(L, 0, 8);
-        int v[] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                   tm.tm_wday + 1, tm.tm_yday + 1};
+        int v[] = {tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,     tm.tm_hour,
+                   tm.tm_min,         tm.tm_sec,     tm.tm_wday + 1, tm.tm_yday + 1};
         const char *k[] = {"year", "month", "day", "hour", "min", "sec", "wday", "yday"};
         for (int i = 0; i < 8; i++) {
             lua_pushinteger(L, v[i]);
@@ -139,7 +141,8 @@ static int l_os_date(lua_State *L)
     }
     for (const char *p = fmt; *p; p++)
         if (*p == '%' && (!p[1] || !strchr("aAbBdHjmMpSyYZ%", *++p)))
-            return luaL_argerror(L, 1, "supported conversions: %a %A %b %B %d %H %j %m %M %p %S %y %Y %Z %%");
+            return luaL_argerror(
+                L, 1, "supported conversions: %a %A %b %B %d %H %j %m %M %p %S %y %Y %Z %%");
     char out[256];
     size_t n = strlen(fmt) > 100 ? 0 : strftime(out, sizeof out, fmt, &tm);
     if (n == 0 && *fmt) return luaL_argerror(L, 1, "format too long");

@@ -33,7 +33,8 @@ static int cmd_help(int argc, char **argv);
 static int cmd_version(int argc, char **argv);
 
 static const struct command commands[] = {
-    {"run", cmd_run, "[CONFIG] [--strategy FILE[:SYM,SYM]]... [--param k=v]... [--for DURATION] [--var DIR]",
+    {"run", cmd_run,
+     "[CONFIG] [--strategy FILE[:SYM,SYM]]... [--param k=v]... [--for DURATION] [--var DIR]",
      "run the host live (default config: config/default.lua)"},
     {"check", cmd_check, "SCRIPT...", "compile scripts and check their strategy{} declarations"},
     {"version", cmd_version, "", "print the version"},
@@ -44,7 +45,8 @@ static void usage(FILE *f)
 {
     fprintf(f, "usage: luatrade <command> [args]\n\ncommands:\n");
     for (size_t i = 0; i < ARRAY_LEN(commands); i++)
-        fprintf(f, "  %-8s %s\n           %s\n", commands[i].name, commands[i].args, commands[i].summary);
+        fprintf(f, "  %-8s %s\n           %s\n", commands[i].name, commands[i].args,
+                commands[i].summary);
     fprintf(f, "\nexit codes: 0 success, 1 runtime failure, 2 usage or config error\n");
 }
 
@@ -86,11 +88,12 @@ static int parse_run(int argc, char **argv, struct run_args *a)
     for (int i = 1; i < argc; i++) {
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
-        int takes = !strcmp(arg, "--strategy") || !strcmp(arg, "--param") || !strcmp(arg, "--for") ||
-                    !strcmp(arg, "--var");
+        int takes = !strcmp(arg, "--strategy") || !strcmp(arg, "--param") ||
+                    !strcmp(arg, "--for") || !strcmp(arg, "--var");
         if (takes && !val) return usage_error("%s needs a value", arg);
         if (!strcmp(arg, "--strategy")) {
-            a->strategies = xrealloc(a->strategies, sizeof *a->strategies * (size_t)(a->nstrategies + 1));
+            a->strategies =
+                xrealloc(a->strategies, sizeof *a->strategies * (size_t)(a->nstrategies + 1));
             a->strategies[a->nstrategies++] = argv[++i];
         } else if (!strcmp(arg, "--param")) {
             struct param p;
@@ -134,7 +137,8 @@ static int take_var(const char *dir, int *lock_fd)
             pid[strcspn(pid, "\n")] = '\0';
             close(fd);
         }
-        fprintf(stderr, "luatrade: %s is in use by another host (pid %s); use --var DIR\n", dir, pid);
+        fprintf(stderr, "luatrade: %s is in use by another host (pid %s); use --var DIR\n", dir,
+                pid);
         return -1;
     }
     if (ftruncate(fd, 0) == 0) dprintf(fd, "%d\n", (int)getpid());

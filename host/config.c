@@ -23,8 +23,8 @@
 #include "util.h"
 
 #define CONFIG_MAX_BYTES (1u << 20)
-#define MAX_SYMBOLS 256
-#define MAX_STRATEGIES 256
+#define MAX_SYMBOLS      256
+#define MAX_STRATEGIES   256
 
 struct walk {
     lua_State *L;
@@ -76,12 +76,15 @@ static int check_keys(struct walk *w, int idx, const char *const *names)
         lua_pop(L, 1);
         int ok = 0;
         if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *n = names; *n && !ok; n++) ok = !strcmp(*n, lua_tostring(L, -1));
+            for (const char *const *n = names; *n && !ok; n++)
+                ok = !strcmp(*n, lua_tostring(L, -1));
         if (!ok) {
             struct buf list = BUF_INIT;
-            for (const char *const *n = names; *n; n++) buf_printf(&list, "%s%s", n == names ? "" : ", ", *n);
+            for (const char *const *n = names; *n; n++)
+                buf_printf(&list, "%s%s", n == names ? "" : ", ", *n);
             char key[80];
-            if (lua_type(L, -1) == LUA_TSTRING) snprintf(key, sizeof key, "'%.60s'", lua_tostring(L, -1));
+            if (lua_type(L, -1) == LUA_TSTRING)
+                snprintf(key, sizeof key, "'%.60s'", lua_tostring(L, -1));
             else snprintf(key, sizeof key, "a %s key", lua_typename(L, lua_type(L, -1)));
             fail(w, "unknown key %s (expected one of: %s)", key, list.p);
             buf_free(&list);
@@ -90,6 +93,18 @@ static int check_keys(struct walk *w, int idx, const char *const *names)
         }
     }
     return 0;
+}
+
+/* 1 when the table at idx is a non-empty sequence: keys exactly 1..n. */
+static int is_list(lua_State *L, int idx)
+{
+    int n = (int)lua_objlen(L, idx), count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        lua_pop(L, 1);
+        count++;
+    }
+    return n > 0 && count == n;
 }
 
 /* Pushes t[key] (raw). */
@@ -137,7 +152,8 @@ static int str(struct walk *w, int t, const char *key, char **out)
     int rc = 0;
     if (type != LUA_TNIL) {
         size_t m = enter(w, key);
-        if (type != LUA_TSTRING) rc = fail(w, "expected a string, got %s", lua_typename(w->L, type));
+        if (type != LUA_TSTRING)
+            rc = fail(w, "expected a string, got %s", lua_typename(w->L, type));
         else {
             free(*out);
             *out = xstrdup(lua_tostring(w->L, -1));
@@ -154,7 +170,8 @@ static int boolean(struct walk *w, int t, const char *key, int *out)
     int rc = 0;
     if (type != LUA_TNIL) {
         size_t m = enter(w, key);
-        if (type != LUA_TBOOLEAN) rc = fail(w, "expected true or false, got %s", lua_typename(w->L, type));
+        if (type != LUA_TBOOLEAN)
+            rc = fail(w, "expected true or false, got %s", lua_typename(w->L, type));
         else *out = lua_toboolean(w->L, -1);
         leave(w, m);
     }
@@ -176,7 +193,9 @@ static int duration(struct walk *w, int t, const char *key, int64_t *out_us)
             double s = lua_tonumber(w->L, -1);
             if (isfinite(s) && s > 0 && s < 1e9) us = (int64_t)llround(s * 1e6);
         }
-        if (us <= 0) rc = fail(w, "expected a positive duration like \"10ms\", \"60s\" or a number of seconds");
+        if (us <= 0)
+            rc = fail(w,
+                      "expected a positive duration like \"10ms\", \"60s\" or a number of seconds");
         else *out_us = us;
         leave(w, m);
     }
@@ -199,7 +218,8 @@ static int subtable(struct walk *w, int t, const char *key)
 
 static int read_symbol(struct walk *w, int t, const char *name, struct config_symbol *s)
 {
-    static const char *keys[] = {"price", "drift", "vol", "tick", "lot", "spread", "max_lots", NULL};
+    static const char *keys[] = {"price", "drift",  "vol",      "tick",
+                                 "lot",   "spread", "max_lots", NULL};
     if (!instrument_symbol_valid(name)) return fail(w, "'%s' is not a valid symbol", name);
     util_strlcpy(s->symbol, name, sizeof s->symbol);
     s->price = 100;
@@ -213,7 +233,8 @@ static int read_symbol(struct walk *w, int t, const char *name, struct config_sy
     if (check_keys(w, t, keys) || num(w, t, "price", &s->price, 1e-9, 1e12) ||
         num(w, t, "drift", &s->drift, -10, 10) || num(w, t, "vol", &s->vol, 0, 10) ||
         num(w, t, "tick", &s->tick, 1e-9, 1e6) || num(w, t, "lot", &s->lot, 1e-9, 1e9) ||
-        integer(w, t, "spread", &spread, 1, 1000) || integer(w, t, "max_lots", &s->max_lots, 1, 1e9))
+        integer(w, t, "spread", &spread, 1, 1000) ||
+        integer(w, t, "max_lots", &s->max_lots, 1, 1e9))
         return -1;
     s->spread_ticks = (int)spread;
     if (fx_decimals_of(s->tick) < 0) return fail(w, "tick must have at most 9 decimals");
@@ -298,7 +319,8 @@ static int read_params(struct walk *w, int t, struct params *ps)
         util_strlcpy(p.name, lua_tostring(L, -2), sizeof p.name);
         int type = lua_type(L, -1);
         size_t m = enter(w, p.name);
-        if (type == LUA_TNUMBER && isfinite(lua_tonumber(L, -1))) p.type = PARAM_NUMBER, p.num = lua_tonumber(L, -1);
+        if (type == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)))
+            p.type = PARAM_NUMBER, p.num = lua_tonumber(L, -1);
         else if (type == LUA_TBOOLEAN) p.type = PARAM_BOOL, p.b = lua_toboolean(L, -1);
         else if (type == LUA_TSTRING) p.type = PARAM_STRING, p.str = (char *)lua_tostring(L, -1);
         else {
@@ -316,12 +338,19 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
 {
     static const char *keys[] = {"script", "id", "symbols", "params", NULL};
     lua_State *L = w->L;
-    if (check_keys(w, t, keys) || str(w, t, "script", &s->script) || str(w, t, "id", &s->id)) return -1;
+    if (check_keys(w, t, keys) || str(w, t, "script", &s->script) || str(w, t, "id", &s->id))
+        return -1;
     if (!s->script) return fail(w, "script is required (a path to a .lua file)");
     int syms = subtable(w, t, "symbols");
     if (syms < 0) return -1;
     if (syms > 0) {
         size_t m = enter(w, "symbols");
+        if (!is_list(L, syms)) {
+            fail(w, "expected a list of symbol names");
+            leave(w, m);
+            lua_pop(L, 1);
+            return -1;
+        }
         int n = (int)lua_objlen(L, syms);
         s->symbols = xcalloc((size_t)n + 1, sizeof *s->symbols);
         for (int i = 1; i <= n; i++) {
@@ -333,7 +362,15 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
                 leave(w, m2);
                 return -1;
             }
-            s->symbols[s->nsymbols++] = xstrdup(lua_tostring(L, -1));
+            const char *sym = lua_tostring(L, -1);
+            if (!instrument_symbol_valid(sym)) {
+                lua_pop(L, 2);
+                size_t m2 = enter_index(w, i);
+                fail(w, "'%.40s' is not a valid symbol", sym);
+                leave(w, m2);
+                return -1;
+            }
+            s->symbols[s->nsymbols++] = xstrdup(sym);
             lua_pop(L, 1);
         }
         leave(w, m);
@@ -355,13 +392,18 @@ static int read_strategies(struct walk *w, int t, struct config *cfg)
 {
     lua_State *L = w->L;
     int n = (int)lua_objlen(L, t);
+    lua_pushnil(L);
+    if (!lua_next(L, t)) return 0; /* strategies = {} */
+    lua_pop(L, 2);
+    if (!is_list(L, t)) return fail(w, "expected a list of { script = \"...\", ... }");
     if (n > MAX_STRATEGIES) return fail(w, "at most %d strategies", MAX_STRATEGIES);
     cfg->strategies = xcalloc((size_t)n + 1, sizeof *cfg->strategies);
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, t, i);
         size_t m = enter_index(w, i);
-        int rc = lua_istable(L, -1) ? read_strategy(w, lua_gettop(L), &cfg->strategies[cfg->nstrategies++])
-                                    : fail(w, "expected { script = \"...\", ... }");
+        int rc = lua_istable(L, -1)
+                     ? read_strategy(w, lua_gettop(L), &cfg->strategies[cfg->nstrategies++])
+                     : fail(w, "expected { script = \"...\", ... }");
         leave(w, m);
         lua_pop(L, 1);
         if (rc) return -1;
@@ -371,8 +413,8 @@ static int read_strategies(struct walk *w, int t, struct config *cfg)
 
 static int read_sandbox(struct walk *w, int t, struct config *cfg)
 {
-    static const char *keys[] = {"memory_mb", "callback_ms", "load_ms", "script_kb", "jit",
-                                 "max_errors", "error_window", NULL};
+    static const char *keys[] = {"memory_mb", "callback_ms", "load_ms",      "script_kb",
+                                 "jit",       "max_errors",  "error_window", NULL};
     double mem = (double)(cfg->memory_limit >> 20), cb = (double)cfg->callback_budget_us / 1000,
            ld = (double)cfg->load_budget_us / 1000, kb = (double)(cfg->script_limit >> 10);
     int64_t maxerr = cfg->max_errors;
@@ -401,8 +443,9 @@ static int read_sandbox(struct walk *w, int t, struct config *cfg)
 
 static int read_root(struct walk *w, int t, struct config *cfg)
 {
-    static const char *keys[] = {"seed", "mode", "clock", "start", "scripts", "feed", "strategies",
-                                 "sandbox", "market", "log", "reload", "fail_fast", NULL};
+    static const char *keys[] = {"seed",   "mode",       "clock",   "start",  "scripts",
+                                 "feed",   "strategies", "sandbox", "market", "log",
+                                 "reload", "fail_fast",  NULL};
     if (check_keys(w, t, keys)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
@@ -449,15 +492,22 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         int64_t hist = cfg->bar_history, deb = cfg->reload_debounce_ms;
         char *level = NULL;
         switch (i) {
-        case 0: rc = read_feed(w, s, cfg); break;
-        case 1: rc = read_strategies(w, s, cfg); break;
-        case 2: rc = read_sandbox(w, s, cfg); break;
+        case 0:
+            rc = read_feed(w, s, cfg);
+            break;
+        case 1:
+            rc = read_strategies(w, s, cfg);
+            break;
+        case 2:
+            rc = read_sandbox(w, s, cfg);
+            break;
         case 3:
             rc = check_keys(w, s, market_keys) || integer(w, s, "history", &hist, 1, 100000);
             cfg->bar_history = (int)hist;
             break;
         case 4:
-            rc = check_keys(w, s, log_keys) || str(w, s, "level", &level) || str(w, s, "file", &cfg->log_file);
+            rc = check_keys(w, s, log_keys) || str(w, s, "level", &level) ||
+                 str(w, s, "file", &cfg->log_file);
             if (!rc && level) {
                 cfg->log_level = log_level_parse(level);
                 if (cfg->log_level < 0) {
@@ -528,22 +578,30 @@ int config_load_text(const char *name, const char *text, size_t len, struct sbx_
 {
     defaults(cfg);
     cfg->path = xstrdup(name);
-    struct sbx_config sc = {.name = "config", .memory_limit = 16u << 20, .call_budget_us = 1000000,
-                            .load_budget_us = 1000000, .script_limit = CONFIG_MAX_BYTES, .wd = wd,
+    struct sbx_config sc = {.name = "config",
+                            .memory_limit = 16u << 20,
+                            .call_budget_us = 1000000,
+                            .load_budget_us = 1000000,
+                            .script_limit = CONFIG_MAX_BYTES,
+                            .wd = wd,
                             .jit = 0};
     struct sbx *s = sbx_new(&sc, e);
-    if (!s) return -1;
+    if (!s) {
+        config_free(cfg);
+        return -1;
+    }
     struct sbx_error se;
     int rc = -1;
-    if (sbx_load(s, text, len, name, &se) != SBX_OK || sbx_call(s, 0, 1, SBX_BUDGET_CALL, &se) != SBX_OK) {
+    if (sbx_load(s, text, len, name, &se) != SBX_OK ||
+        sbx_call(s, 0, 1, SBX_BUDGET_CALL, &se) != SBX_OK) {
         if (se.line > 0 && strncmp(se.message, name, strlen(name)) != 0)
             err_set(e, "%s:%d: %s", se.file, se.line, se.message);
-        else
-            err_set(e, "%s", se.message);
+        else err_set(e, "%s", se.message);
         goto done;
     }
     if (!lua_istable(sbx_lua(s), -1)) {
-        err_set(e, "%s: the file must return a table (got %s)", name, luaL_typename(sbx_lua(s), -1));
+        err_set(e, "%s: the file must return a table (got %s)", name,
+                luaL_typename(sbx_lua(s), -1));
         goto done;
     }
     struct walk w = {.file = name, .e = e};
@@ -621,7 +679,8 @@ int config_add_strategy_arg(struct config *cfg, const char *arg, struct err *e)
             return err_set(e, "--strategy '%s': no symbols after ':'", arg);
         }
     }
-    cfg->strategies = xrealloc(cfg->strategies, sizeof *cfg->strategies * (size_t)(cfg->nstrategies + 1));
+    cfg->strategies =
+        xrealloc(cfg->strategies, sizeof *cfg->strategies * (size_t)(cfg->nstrategies + 1));
     cfg->strategies[cfg->nstrategies++] = s;
     return 0;
 }

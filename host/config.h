@@ -22,7 +22,7 @@ struct config_symbol {
 };
 
 struct config_strategy {
-    char *id;     /* NULL: declared name */
+    char *id; /* NULL: declared name */
     char *script;
     char **symbols; /* NULL: the declaration's */
     int nsymbols;
@@ -33,9 +33,9 @@ struct config {
     char *path;
     uint64_t seed;
     char *mode;
-    int sim_clock;      /* clock = "sim" */
-    int64_t start_us;   /* sim clock start */
-    char *scripts_dir;  /* NULL: next to the binary, else ./scripts */
+    int sim_clock;     /* clock = "sim" */
+    int64_t start_us;  /* sim clock start */
+    char *scripts_dir; /* NULL: next to the binary, else ./scripts */
 
     /* feed = { kind = "sim", ... } */
     double feed_rate, feed_trade_ratio;
@@ -50,7 +50,7 @@ struct config {
     size_t memory_limit;
     int64_t callback_budget_us, load_budget_us;
     size_t script_limit;
-    int jit;            /* 1 auto (probe decides), 0 off */
+    int jit; /* 1 auto (probe decides), 0 off */
     int max_errors;
     int64_t error_window_us;
 
@@ -58,8 +58,8 @@ struct config {
     int log_level;
     char *log_file;
     int reload_debounce_ms;
-    int watch;          /* hot reload on file change */
-    int fail_fast;      /* a strategy error stops the host with exit code 1 */
+    int watch;     /* hot reload on file change */
+    int fail_fast; /* a strategy error stops the host with exit code 1 */
 
     struct params cli_params; /* --param k=v: applied to the strategies that declare k */
 };

@@ -98,10 +98,8 @@ static void put_fx(struct buf *out, const char *key, int64_t v, int dp)
 static void put_symbol(struct buf *out, const struct instrument *in)
 {
     buf_puts(out, "\"symbol\":");
-    if (in)
-        buf_put_json_str(out, in->symbol, strnlen(in->symbol, SYMBOL_MAX));
-    else
-        buf_puts(out, "null");
+    if (in) buf_put_json_str(out, in->symbol, strnlen(in->symbol, SYMBOL_MAX));
+    else buf_puts(out, "null");
 }
 
 static void put_market_data(const struct event *ev, const struct instruments *ins, struct buf *out)
@@ -167,30 +165,23 @@ void event_to_json(const struct event *ev, const struct instruments *ins, struct
                event_type_name(ev->type), util_iso8601(ev->ts_us, iso, sizeof iso));
     buf_put_json_str(out, ev->source, strnlen(ev->source, sizeof ev->source));
     buf_puts(out, ",\"data\":");
-    if (ev->type == EV_MARKET_DATA)
-        put_market_data(ev, ins, out);
-    else if (ev->type == EV_BAR)
-        put_bar(&ev->u.bar, ins, out);
-    else
-        put_cjson(ev->data, out);
+    if (ev->type == EV_MARKET_DATA) put_market_data(ev, ins, out);
+    else if (ev->type == EV_BAR) put_bar(&ev->u.bar, ins, out);
+    else put_cjson(ev->data, out);
     buf_putc(out, '}');
 }
 
 /* Adds key as a number, or null when dp < 0 (unknown instrument). */
 static void add_fx(cJSON *o, const char *key, int64_t v, int dp)
 {
-    if (dp < 0)
-        cJSON_AddNullToObject(o, key);
-    else
-        cJSON_AddNumberToObject(o, key, fx_to_double(v, dp));
+    if (dp < 0) cJSON_AddNullToObject(o, key);
+    else cJSON_AddNumberToObject(o, key, fx_to_double(v, dp));
 }
 
 static void add_symbol(cJSON *o, const struct instrument *in)
 {
-    if (in)
-        cJSON_AddStringToObject(o, "symbol", in->symbol);
-    else
-        cJSON_AddNullToObject(o, "symbol");
+    if (in) cJSON_AddStringToObject(o, "symbol", in->symbol);
+    else cJSON_AddNullToObject(o, "symbol");
 }
 
 static cJSON *market_data_json(const struct event *ev, const struct instruments *ins)
@@ -243,14 +234,10 @@ static cJSON *bar_json(const struct bar *b, const struct instruments *ins)
 struct cJSON *event_data_json(const struct event *ev, const struct instruments *ins)
 {
     cJSON *o;
-    if (ev->type == EV_MARKET_DATA)
-        o = market_data_json(ev, ins);
-    else if (ev->type == EV_BAR)
-        o = bar_json(&ev->u.bar, ins);
-    else if (ev->data)
-        o = cJSON_Duplicate(ev->data, 1);
-    else
-        o = cJSON_CreateObject();
+    if (ev->type == EV_MARKET_DATA) o = market_data_json(ev, ins);
+    else if (ev->type == EV_BAR) o = bar_json(&ev->u.bar, ins);
+    else if (ev->data) o = cJSON_Duplicate(ev->data, 1);
+    else o = cJSON_CreateObject();
     /* cJSON fails only on out-of-memory, which aborts the host. */
     ASSERT(o != NULL);
     return o;

@@ -213,8 +213,7 @@ struct feed_sim *feed_sim_new(const struct feed_sim_config *cfg, const struct in
         }
     }
     uint64_t x = cfg->seed;
-    for (int i = 0; i < 4; i++)
-        f->s[i] = splitmix64(&x);
+    for (int i = 0; i < 4; i++) f->s[i] = splitmix64(&x);
     f->nsymbols = cfg->nsymbols;
     f->trade_ratio = cfg->trade_ratio;
     f->interval_us = MAX(1e6 / cfg->rate, 1.0);

@@ -31,7 +31,7 @@
 #include "util.h"
 #include "watch.h"
 
-#define SIM_BATCH 4096
+#define SIM_BATCH    4096
 #define LIVE_TICK_US 1000
 
 static void on_market_event(const struct event *ev, void *arg)
@@ -174,7 +174,8 @@ static int add_instruments(struct host *h, const struct config *cfg, struct feed
             return err_set(e, "%s: feed.symbols.%s: bad tick or lot", cfg->path, cs->symbol);
         int id = instruments_add(&h->instruments, &ins, e);
         if (id < 0) return -1;
-        fs[i] = (struct feed_sim_symbol){id, cs->price, cs->drift, cs->vol, cs->spread_ticks, cs->max_lots};
+        fs[i] = (struct feed_sim_symbol){id,      cs->price,        cs->drift,
+                                         cs->vol, cs->spread_ticks, cs->max_lots};
     }
     return 0;
 }
@@ -224,12 +225,13 @@ static int start_sandboxes(struct host *h, const struct config *cfg, struct err 
 
 static int add_strategies(struct host *h, const struct config *cfg, struct err *e)
 {
-    struct strategy_limits limits = {cfg->memory_limit, cfg->callback_budget_us, cfg->load_budget_us,
-                                     cfg->script_limit, cfg->max_errors, cfg->error_window_us};
+    struct strategy_limits limits = {cfg->memory_limit,   cfg->callback_budget_us,
+                                     cfg->load_budget_us, cfg->script_limit,
+                                     cfg->max_errors,     cfg->error_window_us};
     h->strategies = strategies_new(h, &limits);
     for (int i = 0; i < cfg->nstrategies; i++) {
         const struct config_strategy *cs = &cfg->strategies[i];
-        struct strategy_spec spec = {cs->id, cs->script, (const char *const *)cs->symbols,
+        struct strategy_spec spec = {cs->id,       cs->script,  (const char *const *)cs->symbols,
                                      cs->nsymbols, &cs->params, &cfg->cli_params};
         if (!strategies_add(h->strategies, &spec, e)) return -1;
     }
@@ -268,7 +270,8 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     timerq_set_notify(h->timers, host_timers_changed, h);
     h->bus = bus_new(&h->clock);
     find_scripts_dir(h, cfg);
-    if (cfg->nsymbols == 0) return err_set(e, "%s: feed.symbols: at least one symbol is needed", cfg->path);
+    if (cfg->nsymbols == 0)
+        return err_set(e, "%s: feed.symbols: at least one symbol is needed", cfg->path);
     struct feed_sim_symbol *fs = xcalloc((size_t)cfg->nsymbols, sizeof *fs);
     int rc = add_instruments(h, cfg, fs, e);
     if (rc == 0) {
@@ -281,14 +284,15 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
-    if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e)) return -1;
+    if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
+        return -1;
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
     evsignal_add(h->sig_int, NULL);
     evsignal_add(h->sig_term, NULL);
-    log_info("host", "ready", "symbols=%d strategies=%d clock=%s rate=%g scripts=%s", h->instruments.n,
-             strategies_count(h->strategies), cfg->sim_clock ? "sim" : "wall", cfg->feed_rate,
-             h->scripts_dir);
+    log_info("host", "ready", "symbols=%d strategies=%d clock=%s rate=%g scripts=%s",
+             h->instruments.n, strategies_count(h->strategies), cfg->sim_clock ? "sim" : "wall",
+             cfg->feed_rate, h->scripts_dir);
     return 0;
 }
 

@@ -37,9 +37,9 @@ struct host {
     struct event_base *base;
     struct clock clock;
     struct timerq *timers;
-    struct event *timer_ev;   /* live: fires at the earliest timer */
-    struct event *feed_ev;    /* live: paces the feed; sim: runs the next batch */
-    struct event *stop_ev;    /* --for */
+    struct event *timer_ev; /* live: fires at the earliest timer */
+    struct event *feed_ev;  /* live: paces the feed; sim: runs the next batch */
+    struct event *stop_ev;  /* --for */
     struct event *sig_int, *sig_term;
     struct bus *bus;
     struct instruments instruments;
@@ -48,12 +48,12 @@ struct host {
     struct strategies *strategies;
     struct watch *watch;
     struct sbx_watchdog *wd;
-    int sbx_jit;               /* sandboxes run with the JIT compiler on */
-    const char *mode;          /* "paper" until venues exist */
+    int sbx_jit;      /* sandboxes run with the JIT compiler on */
+    const char *mode; /* "paper" until venues exist */
     char scripts_dir[PATH_MAX];
-    int64_t feed_started_us;   /* live pacing */
+    int64_t feed_started_us; /* live pacing */
     uint64_t feed_emitted;
-    int64_t stop_at_us;        /* sim clock: stop when reached; 0 = never */
+    int64_t stop_at_us; /* sim clock: stop when reached; 0 = never */
     int stopping;
     int exit_code;
 };

@@ -76,8 +76,7 @@ struct market *market_new(const struct instruments *ins, int history_len)
     m->s = xcalloc((size_t)MAX(m->nsym, 1), sizeof *m->s);
     m->ring = xcalloc((size_t)MAX(m->nsym, 1) * TF__COUNT * (size_t)history_len, sizeof *m->ring);
     for (int i = 0; i < m->nsym; i++)
-        for (int tf = 0; tf < TF__COUNT; tf++)
-            m->s[i].tf[tf].last_closed_us = INT64_MIN;
+        for (int tf = 0; tf < TF__COUNT; tf++) m->s[i].tf[tf].last_closed_us = INT64_MIN;
     m->rolled_us = INT64_MIN;
     m->next_close = INT64_MAX;
     return m;
@@ -185,8 +184,7 @@ void market_on_trade(struct market *m, const struct trade *t, int64_t ts_us, uin
     if (!s) return;
     s->st.trades++;
     check_seq(s, MD_TRADE, t->n);
-    for (int tf = 0; tf < TF__COUNT; tf++)
-        bar_update(m, s, t->sym, (enum tf)tf, t, ts_us);
+    for (int tf = 0; tf < TF__COUNT; tf++) bar_update(m, s, t->sym, (enum tf)tf, t, ts_us);
     if (s->has_trade && ts_us < s->trade_us) return;
     s->trade = *t;
     s->trade_us = ts_us;
@@ -277,8 +275,7 @@ int market_history(const struct market *m, int sym, enum tf tf, struct bar *out,
     int n = MIN(max, ts->count);
     /* The newest bar is at head - 1; the n most recent start n slots before head. */
     int start = (ts->head - n + m->history_len) % m->history_len;
-    for (int i = 0; i < n; i++)
-        out[i] = ring[(start + i) % m->history_len];
+    for (int i = 0; i < n; i++) out[i] = ring[(start + i) % m->history_len];
     return n;
 }
 
@@ -307,6 +304,5 @@ void market_stats(const struct market *m, int sym, struct market_stats *out)
         if (s) *out = s->st;
         return;
     }
-    for (int i = 0; i < m->nsym; i++)
-        stats_add(out, &m->s[i].st);
+    for (int i = 0; i < m->nsym; i++) stats_add(out, &m->s[i].st);
 }

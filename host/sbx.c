@@ -36,9 +36,9 @@
 #include "sbx_watchdog.h"
 #include "util.h"
 
-#define HOST_SLACK       (1u << 20)
-#define MSGH_INDEX       1
-#define MODULE_NAME_MAX  128
+#define HOST_SLACK      (1u << 20)
+#define MSGH_INDEX      1
+#define MODULE_NAME_MAX 128
 
 struct sbx {
     lua_State *L;
@@ -49,10 +49,10 @@ struct sbx {
 
     /* allocator */
     size_t used, limit;
-    size_t gc_mark;  /* usage after the last emergency GC */
-    int in_call;     /* a sandbox call is running: no slack, kill on 95% */
-    int mem_hit;     /* an allocation was refused during the current call */
-    int mem_kill;    /* the kill hook was armed for memory */
+    size_t gc_mark; /* usage after the last emergency GC */
+    int in_call;    /* a sandbox call is running: no slack, kill on 95% */
+    int mem_hit;    /* an allocation was refused during the current call */
+    int mem_kill;   /* the kill hook was armed for memory */
 
     /* calls */
     const char *cstack_base; /* read by the guards (sbx_guard.c) */
@@ -213,9 +213,9 @@ enum sbx_status sbx_call(struct sbx *s, int nargs, int nresults, enum sbx_budget
     int64_t started = sbx_watchdog_started_ns(s->cfg.wd, gen);
     int64_t elapsed_us = started ? (mono_ns() - started) / 1000 : 0;
     char msg[512];
-    enum sbx_status st = killed                                                   ? SBX_ERR_CPU
-                         : (s->mem_hit || s->mem_kill || rc == LUA_ERRMEM)          ? SBX_ERR_MEMORY
-                                                                                    : SBX_ERR_RUNTIME;
+    enum sbx_status st = killed                                            ? SBX_ERR_CPU
+                         : (s->mem_hit || s->mem_kill || rc == LUA_ERRMEM) ? SBX_ERR_MEMORY
+                                                                           : SBX_ERR_RUNTIME;
     if (st == SBX_ERR_CPU)
         snprintf(msg, sizeof msg, "CPU budget of %lld ms exceeded (stopped after %lld ms)",
                  (long long)budget_us / 1000, (long long)elapsed_us / 1000);
@@ -288,7 +288,8 @@ static int l_loadmodule(lua_State *L)
         if (c == '.') ok = i > 0 && i + 1 < nlen && name[i - 1] != '.';
         else ok = alpha || (digit && i > 0 && name[i - 1] != '.');
     }
-    if (!ok) return luaL_error(L, "invalid module name '%s' (use names like \"indicators.sma\")", name);
+    if (!ok)
+        return luaL_error(L, "invalid module name '%s' (use names like \"indicators.sma\")", name);
     char rel[MODULE_NAME_MAX + 16];
     util_strlcpy(rel, name, sizeof rel);
     for (char *p = rel; *p; p++)
@@ -331,7 +332,8 @@ static int l_loadmodule(lua_State *L)
         }
         buf_printf(&tried, "%s%s", tried.len ? ", " : "", dir);
     }
-    lua_pushfstring(L, "module '%s' not found (searched %s)", name, tried.len ? tried.p : "nowhere");
+    lua_pushfstring(L, "module '%s' not found (searched %s)", name,
+                    tried.len ? tried.p : "nowhere");
     buf_free(&tried);
     return lua_error(L);
 }
@@ -352,15 +354,15 @@ static void open_lib(lua_State *L, const char *name, lua_CFunction open)
 
 static void remove_globals(lua_State *L)
 {
-    static const char *globals[] = {"dofile", "loadfile", "loadstring", "getfenv", "setfenv",
-                                    "newproxy", "module", "require", "gcinfo", "print",
-                                    "package", "jit", "debug", "io", "os", "ffi"};
+    static const char *globals[] = {
+        "dofile", "loadfile", "loadstring", "getfenv", "setfenv", "newproxy", "module", "require",
+        "gcinfo", "print",    "package",    "jit",     "debug",   "io",       "os",     "ffi"};
     for (size_t i = 0; i < ARRAY_LEN(globals); i++) {
         lua_pushnil(L);
         lua_setglobal(L, globals[i]);
     }
-    static const char *fields[][2] = {{"string", "dump"}, {"table", "foreach"},
-                                      {"table", "foreachi"}, {"table", "setn"}};
+    static const char *fields[][2] = {
+        {"string", "dump"}, {"table", "foreach"}, {"table", "foreachi"}, {"table", "setn"}};
     for (size_t i = 0; i < ARRAY_LEN(fields); i++) {
         lua_getglobal(L, fields[i][0]);
         lua_pushnil(L);
@@ -522,8 +524,8 @@ static int host_step_tramp(lua_State *L)
     return hs->fn(L, hs->ud);
 }
 
-int sbx_host_step(struct sbx *s, int (*fn)(lua_State *, void *), void *ud, int nargs,
-                  int nresults, struct err *e)
+int sbx_host_step(struct sbx *s, int (*fn)(lua_State *, void *), void *ud, int nargs, int nresults,
+                  struct err *e)
 {
     lua_State *L = s->L;
     struct host_step hs = {fn, ud};
@@ -562,8 +564,7 @@ void sbx_register(struct sbx *s, const char *table, const char *name, int (*fn)(
     lua_pop(L, 1);
 }
 
-int sbx_run_host_chunk(struct sbx *s, const char *name, const char *code, int nargs,
-                       struct err *e)
+int sbx_run_host_chunk(struct sbx *s, const char *name, const char *code, int nargs, struct err *e)
 {
     lua_State *L = s->L;
     char chunk[128];
@@ -600,6 +601,19 @@ void sbx_push_readonly(lua_State *L, int idx)
     lua_pop(L, 1);
 }
 
+void sbx_get_global(lua_State *L, const char *name)
+{
+    lua_pushstring(L, name);
+    lua_rawget(L, LUA_GLOBALSINDEX);
+}
+
+void sbx_set_global(lua_State *L, const char *name)
+{
+    lua_pushstring(L, name);
+    lua_insert(L, -2);
+    lua_rawset(L, LUA_GLOBALSINDEX);
+}
+
 void sbx_push_internals(struct sbx *s)
 {
     lua_rawgeti(s->L, LUA_REGISTRYINDEX, s->internals_ref);
@@ -622,8 +636,8 @@ int sbx_probe(struct sbx_watchdog *wd, struct err *e)
          "return x end) return co()"},
     };
     const int64_t budget_us = 20000;
-    struct sbx_config cfg = {.name = "probe", .call_budget_us = budget_us, .jit = 1, .wd = wd,
-                             .memory_limit = 8u << 20};
+    struct sbx_config cfg = {
+        .name = "probe", .call_budget_us = budget_us, .jit = 1, .wd = wd, .memory_limit = 8u << 20};
     struct sbx *s = sbx_new(&cfg, e);
     if (!s) return 0;
     int passed = 1;

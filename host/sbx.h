@@ -31,15 +31,15 @@ struct sbx_watchdog;
 #define SBX_MAX_MODULE_DIRS 4
 
 struct sbx_config {
-    const char *name;          /* for messages ("sma_cross"); copied */
-    size_t memory_limit;       /* bytes; 0 = SBX_DEFAULT_MEMORY */
-    int64_t call_budget_us;    /* per event callback; 0 = SBX_DEFAULT_CALL_US */
-    int64_t load_budget_us;    /* load, start, reload; 0 = SBX_DEFAULT_LOAD_US */
-    size_t script_limit;       /* bytes per script or module; 0 = SBX_DEFAULT_SCRIPT */
-    uint64_t seed;             /* math.random seed */
-    int jit;                   /* 1: JIT compiler on (only after a passing probe) */
+    const char *name;       /* for messages ("sma_cross"); copied */
+    size_t memory_limit;    /* bytes; 0 = SBX_DEFAULT_MEMORY */
+    int64_t call_budget_us; /* per event callback; 0 = SBX_DEFAULT_CALL_US */
+    int64_t load_budget_us; /* load, start, reload; 0 = SBX_DEFAULT_LOAD_US */
+    size_t script_limit;    /* bytes per script or module; 0 = SBX_DEFAULT_SCRIPT */
+    uint64_t seed;          /* math.random seed */
+    int jit;                /* 1: JIT compiler on (only after a passing probe) */
     const char *module_dirs[SBX_MAX_MODULE_DIRS]; /* require search path, in order; copied */
-    struct sbx_watchdog *wd;   /* required; must outlive the sbx */
+    struct sbx_watchdog *wd;                      /* required; must outlive the sbx */
 };
 
 enum sbx_budget { SBX_BUDGET_CALL, SBX_BUDGET_LOAD };
@@ -105,12 +105,16 @@ void sbx_register(struct sbx *s, const char *table, const char *name, int (*fn)(
 
 /* Runs trusted host Lua source (an API's Lua half) with the values on top of the stack
  * as its arguments (popped), under the load budget. Returns 0 or -1 with e filled. */
-int sbx_run_host_chunk(struct sbx *s, const char *name, const char *code, int nargs,
-                       struct err *e);
+int sbx_run_host_chunk(struct sbx *s, const char *name, const char *code, int nargs, struct err *e);
 
 /* Pushes a read-only proxy of the table at idx: reads see the table, writes raise an
  * error, pairs and ipairs iterate it, getmetatable says "read-only". Host step only. */
 void sbx_push_readonly(lua_State *L, int idx);
+
+/* Raw access to the sandbox's globals: never runs a metamethod a script put on _G.
+ * The host reads and writes globals (state, callbacks) only through these. */
+void sbx_get_global(lua_State *L, const char *name);
+void sbx_set_global(lua_State *L, const char *name); /* pops the value */
 
 /* Pushes the prelude's internals table ({classes = {name = mt}, ensure_classes = fn}). */
 void sbx_push_internals(struct sbx *s);

@@ -7,9 +7,13 @@
  *    call checks how far the C stack has grown below the sandbox entry point, which
  *    is exact and needs no counter to unwind when an error longjmps past it.
  *  - Lua patterns backtrack: ".-.-.-.-b" on 200 bytes runs 20 s inside one C call
- *    where no hook can fire (C01). A pattern with k unbounded repetitions costs at
- *    most about n^(k+1) steps on an n-byte subject (n^k when anchored); calls whose
- *    bound exceeds SBX_PATTERN_COST_LIMIT are refused with an error that says why.
+ *    where no hook can fire (C01). A pattern of length m with k backtracking points
+ *    (*, +, -, ?, %b) costs at most about m * n^(k+1) steps on an n-byte subject
+ *    (m * n^k when anchored), and a plain search m * n; calls whose bound exceeds
+ *    SBX_PATTERN_COST_LIMIT are refused with an error that says why.
+ *  - table.insert(t, pos, v) shifts every slot between #t+1 and pos, one by one in C:
+ *    a far-away pos (or one that wraps to INT32_MIN) runs for seconds. Positions
+ *    outside 1..#t+1 are refused, as Lua 5.2 does.
  *  - load accepts text only (bytecode is unverified in LuaJIT, T01/T02), strings only
  *    (a reader function would be another C->Lua nesting), within the script cap.
  *  - collectgarbage answers "count" only (GC control is a DoS lever).
@@ -23,9 +27,10 @@
 #include <string.h>
 
 enum guard_kind {
-    G_PLAIN,   /* stack check only */
-    G_FIND,    /* string.find: pattern check unless plain */
-    G_MATCH,   /* string.match, string.gmatch, string.gsub: pattern check */
+    G_PLAIN,  /* stack check only */
+    G_FIND,   /* string.find: pattern check unless plain */
+    G_MATCH,  /* string.match, string.gmatch, string.gsub: pattern check */
+    G_INSERT, /* table.insert: position bounds */
 };
 
 void sbx_guard_cstack(lua_State *L, const char *base)
@@ -51,7 +56,8 @@ int sbx_pattern_repetitions(const char *p, size_t len, int *anchored)
         }
         /* one single-character class: %x, [set], or a plain character */
         if (c == '%') {
-            if (i + 1 < len && p[i + 1] == 'b') { /* %bxy: balanced match, no repetition */
+            if (i + 1 < len && p[i + 1] == 'b') { /* %bxy: a balanced match scans ahead */
+                reps++;
                 i += 4;
                 continue;
             }
@@ -76,10 +82,8 @@ int sbx_pattern_repetitions(const char *p, size_t len, int *anchored)
         } else {
             i++;
         }
-        if (i < len && (p[i] == '*' || p[i] == '+' || p[i] == '-')) {
+        if (i < len && (p[i] == '*' || p[i] == '+' || p[i] == '-' || p[i] == '?')) {
             reps++;
-            i++;
-        } else if (i < len && p[i] == '?') {
             i++;
         }
     }
@@ -89,18 +93,33 @@ int sbx_pattern_repetitions(const char *p, size_t len, int *anchored)
 static void pattern_check(lua_State *L, enum guard_kind kind)
 {
     if (!lua_isstring(L, 1) || !lua_isstring(L, 2)) return; /* the original reports it */
-    if (kind == G_FIND && lua_toboolean(L, 4)) return;      /* plain find */
     size_t n, plen;
     lua_tolstring(L, 1, &n);
     const char *pat = lua_tolstring(L, 2, &plen);
+    double m = plen ? (double)plen : 1;
+    if (kind == G_FIND && lua_toboolean(L, 4)) { /* plain find: a naive substring search */
+        if ((double)n * m > SBX_PATTERN_COST_LIMIT)
+            luaL_error(L, "search too large: a %d-byte needle in a %d-byte subject", (int)plen,
+                       (int)n);
+        return;
+    }
     int anchored;
     int reps = sbx_pattern_repetitions(pat, plen, &anchored);
-    if (reps == 0 || n < 2) return;
-    double cost = pow((double)n, reps + (anchored ? 0 : 1));
+    double cost = m * pow((double)(n ? n : 1), reps + (anchored ? 0 : 1));
     if (cost > SBX_PATTERN_COST_LIMIT)
-        luaL_error(L, "pattern too complex for a %d-byte subject (%d unbounded repetitions); "
-                      "use a shorter subject, fewer of * + -, or plain find",
-                   (int)n, reps);
+        luaL_error(L,
+                   "pattern too complex for a %d-byte subject (%d-byte pattern, %d backtracking "
+                   "points); use a shorter subject, fewer of * + - ? %%b, or plain find",
+                   (int)n, (int)plen, reps);
+}
+
+static void insert_check(lua_State *L)
+{
+    if (lua_gettop(L) != 3 || !lua_istable(L, 1) || !lua_isnumber(L, 2)) return;
+    double pos = lua_tonumber(L, 2);
+    double n = (double)lua_objlen(L, 1);
+    if (!(pos >= 1 && pos <= n + 1) || pos != floor(pos))
+        luaL_error(L, "bad argument #2 to 'insert' (position out of bounds)");
 }
 
 static int l_guarded(lua_State *L)
@@ -108,7 +127,8 @@ static int l_guarded(lua_State *L)
     enum guard_kind kind = (enum guard_kind)lua_tointeger(L, lua_upvalueindex(2));
     const char *const *base = lua_touserdata(L, lua_upvalueindex(3));
     sbx_guard_cstack(L, *base);
-    if (kind != G_PLAIN) pattern_check(L, kind);
+    if (kind == G_INSERT) insert_check(L);
+    else if (kind != G_PLAIN) pattern_check(L, kind);
     int n = lua_gettop(L);
     lua_pushvalue(L, lua_upvalueindex(1));
     lua_insert(L, 1);
@@ -179,6 +199,7 @@ void sbx_guard_install(lua_State *L, size_t script_limit)
     wrap(L, "string", "gsub", G_MATCH);
     wrap(L, "string", "format", G_PLAIN);
     wrap(L, NULL, "tostring", G_PLAIN);
+    wrap(L, "table", "insert", G_INSERT);
     wrap(L, "coroutine", "resume", G_PLAIN);
     lua_getglobal(L, "coroutine");
     lua_getfield(L, -1, "resume");

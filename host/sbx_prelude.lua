@@ -142,16 +142,28 @@ local function ensure_classes(names)
   end
 end
 
+-- Iterating a proxy must not hand out its backing table (the iterator state of a
+-- plain `next` loop), so proxies are walked through closures.
 function pairs(t)
   local b = readonly_backing[t]
-  if b then return next, b, nil end
-  return raw_pairs(t)
+  if not b then return raw_pairs(t) end
+  local k
+  return function()
+    local v
+    k, v = next(b, k)
+    return k, v
+  end
 end
 
 function ipairs(t)
   local b = readonly_backing[t]
-  if b then return raw_ipairs(b) end
-  return raw_ipairs(t)
+  if not b then return raw_ipairs(t) end
+  local i = 0
+  return function()
+    i = i + 1
+    local v = b[i]
+    if v ~= nil then return i, v end
+  end
 end
 
 -- Raw access must not get around a read-only proxy either.

@@ -73,8 +73,10 @@ static void put_u32(struct buf *b, uint32_t v)
 
 static int fail(struct dumper *d, const char *what)
 {
-    snprintf(d->error, sizeof d->error, "%s %s: state must hold only data (tables, strings, "
-             "numbers, booleans)", d->path, what);
+    snprintf(d->error, sizeof d->error,
+             "%s %s: state must hold only data (tables, strings, "
+             "numbers, booleans)",
+             d->path, what);
     return -1;
 }
 
@@ -129,7 +131,8 @@ static int dump_table(struct dumper *d, int idx)
         return 0;
     }
     *slot = d->next_id++;
-    if (++d->depth > SBX_SERIAL_MAX_DEPTH) return fail(d, "is nested too deeply (over 100 levels);");
+    if (++d->depth > SBX_SERIAL_MAX_DEPTH)
+        return fail(d, "is nested too deeply (over 100 levels);");
     luaL_checkstack(L, 8, "state too deep");
     buf_putc(d->out, 'B');
     dump_class(d, idx);
@@ -250,9 +253,15 @@ static int load_value(lua_State *L, struct reader *r, int refs, int classes)
     char tag = (char)*r->p++;
     uint32_t n;
     switch (tag) {
-    case '0': lua_pushnil(L); return 0;
-    case 'F': lua_pushboolean(L, 0); return 0;
-    case 'T': lua_pushboolean(L, 1); return 0;
+    case '0':
+        lua_pushnil(L);
+        return 0;
+    case 'F':
+        lua_pushboolean(L, 0);
+        return 0;
+    case 'T':
+        lua_pushboolean(L, 1);
+        return 0;
     case 'N': {
         uint32_t lo, hi;
         if (get_u32(r, &lo) || get_u32(r, &hi)) return r->error = "truncated number", -1;
@@ -293,8 +302,8 @@ static int load_value(lua_State *L, struct reader *r, int refs, int classes)
                 break;
             }
             if (load_value(L, r, refs, classes) || load_value(L, r, refs, classes)) return -1;
-            if (lua_isnil(L, -2) || (lua_type(L, -2) == LUA_TNUMBER &&
-                                     lua_tonumber(L, -2) != lua_tonumber(L, -2)))
+            if (lua_isnil(L, -2) ||
+                (lua_type(L, -2) == LUA_TNUMBER && lua_tonumber(L, -2) != lua_tonumber(L, -2)))
                 return r->error = "invalid key", -1;
             lua_rawset(L, t);
         }
@@ -341,8 +350,8 @@ static int class_names_step(lua_State *L, void *ud)
     for (const unsigned char *p = src->p; p + 5 <= src->end; p++) {
         /* Cheap scan; exactness is not needed: unknown names are just ignored. */
         if (*p != 'B') continue;
-        uint32_t len = (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 |
-                       (uint32_t)p[4] << 24;
+        uint32_t len =
+            (uint32_t)p[1] | (uint32_t)p[2] << 8 | (uint32_t)p[3] << 16 | (uint32_t)p[4] << 24;
         if (len == 0 || len > 128 || (size_t)(src->end - (p + 5)) < len) continue;
         lua_pushlstring(L, (const char *)p + 5, len);
         lua_rawseti(L, -2, ++n);
@@ -354,7 +363,8 @@ int sbx_serial_load(struct sbx *s, const char *data, size_t len, int *missing_cl
                     struct err *e)
 {
     lua_State *L = sbx_lua(s);
-    struct reader r = {(const unsigned char *)data, (const unsigned char *)data + len, 0, 0, 0, NULL};
+    struct reader r = {
+        (const unsigned char *)data, (const unsigned char *)data + len, 0, 0, 0, NULL};
     if (memchr(data, 'B', len)) {
         if (sbx_host_step(s, class_names_step, &r, 0, 1, e) != 0) return -1;
         if (lua_objlen(L, -1) > 0) {

@@ -35,7 +35,18 @@
 #include "tz.h"
 #include "util.h"
 
-enum cb { CB_START, CB_STOP, CB_QUOTE, CB_TRADE, CB_BAR, CB_TIMER, CB_EVENT, CB_ALERT, CB_RELOAD, CB__COUNT };
+enum cb {
+    CB_START,
+    CB_STOP,
+    CB_QUOTE,
+    CB_TRADE,
+    CB_BAR,
+    CB_TIMER,
+    CB_EVENT,
+    CB_ALERT,
+    CB_RELOAD,
+    CB__COUNT
+};
 static const char *cb_names[CB__COUNT] = {"on_start", "on_stop",  "on_quote", "on_trade", "on_bar",
                                           "on_timer", "on_event", "on_alert", "on_reload"};
 
@@ -146,8 +157,7 @@ static void describe(const struct sbx_error *se, char *out, size_t n)
     else if (se->file[0]) util_strlcpy(where, se->file, sizeof where);
     if (where[0] && strncmp(se->message, where, strlen(where)) != 0)
         snprintf(out, n, "%s: %s", where, se->message);
-    else
-        util_strlcpy(out, se->message, n);
+    else util_strlcpy(out, se->message, n);
 }
 
 /* Resolves the declaration of a freshly run script into v. */
@@ -155,8 +165,7 @@ static int resolve_decl(struct strategy *st, struct version *v, struct err *e)
 {
     const struct strategy_decl *d = &v->ctx->decl;
     struct host *h = st->set->host;
-    if (!d->declared)
-        return err_set(e, "%s: the script never calls strategy{...}", st->script);
+    if (!d->declared) return err_set(e, "%s: the script never calls strategy{...}", st->script);
     if (params_resolve(&d->params, &st->overrides, &v->params, e) != 0)
         return err_prefix(e, "%s", st->id);
     char *const *names = st->sym_override ? st->sym_override : d->symbols;
@@ -185,7 +194,7 @@ static int resolve_callbacks(lua_State *L, void *ud)
 {
     struct version *v = ud;
     for (int i = 0; i < CB__COUNT; i++) {
-        lua_getglobal(L, cb_names[i]);
+        sbx_get_global(L, cb_names[i]);
         int fn = lua_isfunction(L, -1);
         if (!fn && !lua_isnil(L, -1)) return luaL_error(L, "%s must be a function", cb_names[i]);
         lua_rawseti(L, 1, API_SLOT_CALLBACKS + i);
@@ -206,7 +215,7 @@ static int set_params_global(lua_State *L, void *ud)
         lua_setfield(L, -2, p->name);
     }
     sbx_push_readonly(L, -1);
-    lua_setglobal(L, "params");
+    sbx_set_global(L, "params");
     lua_pop(L, 1);
     return 0;
 }
@@ -226,8 +235,8 @@ static int version_load(struct strategy *st, unsigned number, struct version *v,
     struct host *h = ss->host;
     memset(v, 0, sizeof *v);
     size_t len;
-    char *text = util_read_file(st->script, ss->limits.script_limit ? ss->limits.script_limit
-                                                                    : SBX_DEFAULT_SCRIPT, &len);
+    char *text = util_read_file(
+        st->script, ss->limits.script_limit ? ss->limits.script_limit : SBX_DEFAULT_SCRIPT, &len);
     if (!text)
         return err_set(e, "%s: cannot read: %s", st->script,
                        errno == EFBIG ? "larger than the script limit" : strerror(errno));
@@ -264,7 +273,9 @@ static int version_load(struct strategy *st, unsigned number, struct version *v,
     }
     if (resolve_decl(st, v, e) != 0) goto done;
     if (sbx_host_step(v->sbx, set_params_global, &v->params, 0, 0, e) != 0) goto done;
-    if ((lua_pushvalue(sbx_lua(v->sbx), API_SLOTS), sbx_host_step(v->sbx, resolve_callbacks, v, 1, 0, e)) != 0) goto done;
+    if ((lua_pushvalue(sbx_lua(v->sbx), API_SLOTS),
+         sbx_host_step(v->sbx, resolve_callbacks, v, 1, 0, e)) != 0)
+        goto done;
     rc = 0;
 done:
     free(text);
@@ -376,7 +387,7 @@ static void save_state(struct strategy *st)
     lua_State *L = sbx_lua(st->cur.sbx);
     struct buf b = BUF_INIT;
     struct err e;
-    lua_getglobal(L, "state");
+    sbx_get_global(L, "state");
     int rc = sbx_serial_dump(st->cur.sbx, -1, "state", &b, &e);
     lua_pop(L, 1);
     if (rc != 0) {
@@ -469,8 +480,8 @@ static int report_error(struct strategy *st, const char *phase, const struct sbx
     if (ss->host->cfg->fail_fast) host_stop(ss->host, 1);
     if (fatal && st->cur.sbx) {
         char reason[700];
-        snprintf(reason, sizeof reason, "%s in %s: %s",
-                 storm ? storm : sbx_status_name(se->status), phase, msg);
+        snprintf(reason, sizeof reason, "%s in %s: %s", storm ? storm : sbx_status_name(se->status),
+                 phase, msg);
         fault(st, reason);
         return 1;
     }
@@ -494,7 +505,8 @@ static enum sbx_status sandbox_call(struct strategy *st, struct sbx *s, int narg
 static void call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
 {
     struct sbx_error se;
-    if (sandbox_call(st, st->cur.sbx, nargs, b, &se) != SBX_OK) report_error(st, cb_names[cb], &se, 1);
+    if (sandbox_call(st, st->cur.sbx, nargs, b, &se) != SBX_OK)
+        report_error(st, cb_names[cb], &se, 1);
 }
 
 /* Pushes the callback function; returns 0 when the script has none. */
@@ -510,7 +522,8 @@ static void timer_fire(void *arg, uint64_t id)
     struct stimer *t = arg;
     struct strategy *st = t->st;
     struct host *h = st->set->host;
-    if (t->daily) t->id = timerq_add(h->timers, next_daily(t, clock_now_us(&h->clock)), 0, timer_fire, t);
+    if (t->daily)
+        t->id = timerq_add(h->timers, next_daily(t, clock_now_us(&h->clock)), 0, timer_fire, t);
     char name[64];
     util_strlcpy(name, t->name, sizeof name);
     if (t->one_shot) {
@@ -568,7 +581,7 @@ static void rebuild_routes(struct strategies *ss)
 static void dispatch_market(struct strategies *ss, const struct event *ev)
 {
     struct host *h = ss->host;
-    int sym = ev->type == EV_BAR ? ev->u.bar.sym
+    int sym = ev->type == EV_BAR        ? ev->u.bar.sym
               : ev->md_kind == MD_QUOTE ? ev->u.quote.sym
                                         : ev->u.trade.sym;
     if (sym < 0 || sym >= ss->nroutes) return;
@@ -618,10 +631,11 @@ struct strategies *strategies_new(struct host *h, const struct strategy_limits *
     ss->host = h;
     ss->limits = *limits;
     ss->routes_dirty = 1;
-    ss->bus_sub = bus_subscribe(h->bus,
-                                EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR) | EV_BIT(EV_SIGNAL_GENERATED) |
-                                    EV_BIT(EV_CUSTOM) | EV_BIT(EV_ALERT),
-                                on_bus, ss);
+    ss->bus_sub =
+        bus_subscribe(h->bus,
+                      EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR) | EV_BIT(EV_SIGNAL_GENERATED) |
+                          EV_BIT(EV_CUSTOM) | EV_BIT(EV_ALERT),
+                      on_bus, ss);
     return ss;
 }
 
@@ -696,7 +710,8 @@ struct strategy *strategies_add(struct strategies *ss, const struct strategy_spe
         char name[DECL_NAME_MAX];
         util_strlcpy(name, st->cur.ctx->decl.name, sizeof name);
         util_strlcpy(st->id, name, sizeof st->id);
-        for (int k = 2; id_taken(ss, st->id); k++) snprintf(st->id, sizeof st->id, "%.50s#%d", name, k);
+        for (int k = 2; id_taken(ss, st->id); k++)
+            snprintf(st->id, sizeof st->id, "%.50s#%d", name, k);
         if (strcmp(st->id, st->cur.ctx->strategy_id) != 0) {
             /* load again under the final id (the sandbox and `strategy_id` carry it) */
             version_free(&st->cur);
@@ -730,7 +745,8 @@ static int restore_state(struct strategy *st, struct version *v, const struct bu
         if (sbx_serial_load(v->sbx, saved->p, saved->len, &missing, e) != 0)
             return err_prefix(e, "%s: restoring state", st->id);
         if (missing)
-            log_warn("strategy", "state objects lost their class", "id=%s count=%d", st->id, missing);
+            log_warn("strategy", "state objects lost their class", "id=%s count=%d", st->id,
+                     missing);
     } else {
         lua_newtable(L);
     }
@@ -738,7 +754,7 @@ static int restore_state(struct strategy *st, struct version *v, const struct bu
         lua_pop(L, 1);
         lua_newtable(L);
     }
-    lua_setglobal(L, "state");
+    sbx_set_global(L, "state");
     return 0;
 }
 
@@ -852,7 +868,7 @@ int strategy_reload(struct strategy *st, struct err *e)
         int rc = 0;
         if (live) {
             lua_State *L = sbx_lua(st->cur.sbx);
-            lua_getglobal(L, "state");
+            sbx_get_global(L, "state");
             rc = sbx_serial_dump(st->cur.sbx, -1, "state", &state, e);
             lua_pop(L, 1);
         } else if (st->has_saved_state) {
@@ -908,8 +924,9 @@ int strategy_reload(struct strategy *st, struct err *e)
     cJSON_AddNumberToObject(d, "ms", ms);
     cJSON_AddStringToObject(d, "status", strategy_status_name(st->status));
     publish(st, EV_STRATEGY_RELOAD, d);
-    log_info("strategy", "reloaded", "id=%s version=%u old_version=%u sha256=%.12s ms=%.3f status=%s",
-             st->id, st->version, old, nv.sha256, ms, strategy_status_name(st->status));
+    log_info("strategy", "reloaded",
+             "id=%s version=%u old_version=%u sha256=%.12s ms=%.3f status=%s", st->id, st->version,
+             old, nv.sha256, ms, strategy_status_name(st->status));
     return 0;
 }
 
@@ -966,7 +983,8 @@ int strategy_check_script(const char *path, const char *scripts_dir, struct err 
     char *text = util_read_file(path, SBX_DEFAULT_SCRIPT, &len);
     struct sbx *s = NULL;
     if (!text) {
-        err_set(e, "%s: cannot read: %s", path, errno == EFBIG ? "larger than the script limit" : strerror(errno));
+        err_set(e, "%s: cannot read: %s", path,
+                errno == EFBIG ? "larger than the script limit" : strerror(errno));
         goto done;
     }
     s = sbx_new(&cfg, e);
@@ -974,7 +992,8 @@ int strategy_check_script(const char *path, const char *scripts_dir, struct err 
     sbx_set_owner(s, ctx);
     if (api_register(s, "backtest", e) != 0) goto done;
     struct sbx_error se;
-    if (sbx_load(s, text, len, path, &se) != SBX_OK || sbx_call(s, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+    if (sbx_load(s, text, len, path, &se) != SBX_OK ||
+        sbx_call(s, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
         char msg[640];
         describe(&se, msg, sizeof msg);
         err_set(e, "%s", msg);
@@ -985,7 +1004,9 @@ int strategy_check_script(const char *path, const char *scripts_dir, struct err 
         goto done;
     }
     struct version v = {0};
-    if ((lua_pushvalue(sbx_lua(s), API_SLOTS), sbx_host_step(s, resolve_callbacks, &v, 1, 0, e)) != 0) goto done;
+    if ((lua_pushvalue(sbx_lua(s), API_SLOTS), sbx_host_step(s, resolve_callbacks, &v, 1, 0, e)) !=
+        0)
+        goto done;
     err_set(e, "name=%s params=%d symbols=%d", ctx->decl.name[0] ? ctx->decl.name : "check",
             ctx->decl.params.n, ctx->decl.nsymbols);
     rc = 0;

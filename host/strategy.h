@@ -35,8 +35,8 @@ struct strategies;
 enum strategy_status { STRATEGY_STOPPED, STRATEGY_RUNNING, STRATEGY_FAULTED };
 
 struct strategy_spec {
-    const char *id;           /* NULL: the declared name (made unique with "#2", ...) */
-    const char *script;       /* path to the .lua file */
+    const char *id;             /* NULL: the declared name (made unique with "#2", ...) */
+    const char *script;         /* path to the .lua file */
     const char *const *symbols; /* NULL: the declaration's (or every symbol) */
     int nsymbols;
     const struct params *params; /* overrides; may be NULL */
@@ -83,7 +83,7 @@ const char *strategy_id(const struct strategy *st);
 const char *strategy_script(const struct strategy *st);
 enum strategy_status strategy_status(const struct strategy *st);
 unsigned strategy_version(const struct strategy *st);
-const char *strategy_sha256(const struct strategy *st); /* hex */
+const char *strategy_sha256(const struct strategy *st);     /* hex */
 const char *strategy_last_error(const struct strategy *st); /* "" when none */
 uint64_t strategy_calls(const struct strategy *st);
 uint64_t strategy_errors(const struct strategy *st);

@@ -130,10 +130,8 @@ static void sift_down(struct timerq *q, uint32_t i)
 /* Restores heap order after slot's key changed or it was just placed at heap_idx. */
 static void heap_fix(struct timerq *q, uint32_t i)
 {
-    if (i > 0 && earlier(q, q->heap[i], q->heap[(i - 1) / 2]))
-        sift_up(q, i);
-    else
-        sift_down(q, i);
+    if (i > 0 && earlier(q, q->heap[i], q->heap[(i - 1) / 2])) sift_up(q, i);
+    else sift_down(q, i);
 }
 
 /* Takes the entry at heap index i out of the heap and frees its slot. */

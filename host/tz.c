@@ -127,8 +127,7 @@ static int64_t rule_date_day(const struct tz_rule_date *d, int64_t y)
     int64_t next =
         d->month == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, d->month + 1, 1);
     int64_t day = first + floor_mod(d->day - floor_mod(first + 4, 7), 7) + (d->week - 1) * 7;
-    while (day >= next)
-        day -= 7; /* week 5 ("last") in a month with four */
+    while (day >= next) day -= 7; /* week 5 ("last") in a month with four */
     return day;
 }
 
@@ -230,8 +229,7 @@ static bool parse_abbr(const char **p)
         if (*s != '>') return false;
         s++;
     } else {
-        for (; (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'); s++)
-            n++;
+        for (; (*s >= 'A' && *s <= 'Z') || (*s >= 'a' && *s <= 'z'); s++) n++;
     }
     *p = s;
     return n >= 3;
@@ -484,8 +482,7 @@ struct tz *tz_load(const char *name, const char *zoneinfo_dir, struct err *e)
         int en = errno;
         if (en == ENOENT || en == ENOTDIR || en == EISDIR)
             err_set(e, "tz: unknown time zone \"%s\" (%s: %s)", name, path, strerror(en));
-        else
-            err_set(e, "tz: cannot read %s: %s", path, strerror(en));
+        else err_set(e, "tz: cannot read %s: %s", path, strerror(en));
         goto fail;
     }
     int rc = tzif_parse(z, (const uint8_t *)data, len, path, e);
@@ -525,10 +522,8 @@ int32_t tz_offset_at(const struct tz *z, int64_t utc_s)
     size_t lo = 0, hi = n; /* find the last transition <= utc_s: trans_s[lo] */
     while (hi - lo > 1) {
         size_t mid = lo + (hi - lo) / 2;
-        if (z->trans_s[mid] <= utc_s)
-            lo = mid;
-        else
-            hi = mid;
+        if (z->trans_s[mid] <= utc_s) lo = mid;
+        else hi = mid;
     }
     return z->types[z->trans_type[lo]].utoff_s;
 }
@@ -541,10 +536,8 @@ static int64_t next_change(const struct tz *z, int64_t t)
         size_t lo = 0, hi = n - 1; /* first transition > t: trans_s[hi] */
         while (lo < hi) {
             size_t mid = lo + (hi - lo) / 2;
-            if (z->trans_s[mid] > t)
-                hi = mid;
-            else
-                lo = mid + 1;
+            if (z->trans_s[mid] > t) hi = mid;
+            else lo = mid + 1;
         }
         return z->trans_s[hi];
     }

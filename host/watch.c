@@ -79,8 +79,7 @@ static void strv_push(struct strv *s, char *p)
 
 static void strv_free(struct strv *s)
 {
-    for (int i = 0; i < s->n; i++)
-        free(s->v[i]);
+    for (int i = 0; i < s->n; i++) free(s->v[i]);
     free(s->v);
     *s = (struct strv){0};
 }
@@ -129,10 +128,8 @@ static void mark_changed(struct watch *w, char *path)
             lo = -1;
             break;
         }
-        if (r < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
+        if (r < 0) lo = mid + 1;
+        else hi = mid;
     }
     if (lo < 0) {
         free(path);
@@ -186,8 +183,7 @@ static void scan_dir(struct watch *w, const char *path, int recursive, int repor
             if (dir_add(w, child, 1, IN_DONT_FOLLOW) < 0)
                 log_warn("watch", "cannot watch directory", "dir=%s err=%s",
                          log_quote(q, sizeof q, child), strerror(errno));
-            else
-                scan_dir(w, child, 1, report);
+            else scan_dir(w, child, 1, report);
             free(child);
         } else if (!is_dir && report && name_wanted(de->d_name)) {
             mark_changed(w, child);
@@ -241,8 +237,7 @@ static void handle_event(struct watch *w, const struct inotify_event *ev)
             if (r < 0)
                 log_warn("watch", "cannot watch directory", "dir=%s err=%s",
                          log_quote(q, sizeof q, child), strerror(errno));
-            else if (r > 0)
-                scan_dir(w, child, 1, 1); /* d may be stale after this */
+            else if (r > 0) scan_dir(w, child, 1, 1); /* d may be stale after this */
         }
         free(child);
         return;
@@ -277,8 +272,7 @@ static void on_debounce(evutil_socket_t fd, short what, void *arg)
     struct watch *w = arg;
     if (w->overflow) {
         w->overflow = 0;
-        for (int i = 0; i < w->roots.n; i++)
-            scan_dir(w, w->roots.v[i], w->root_recursive[i], 1);
+        for (int i = 0; i < w->roots.n; i++) scan_dir(w, w->roots.v[i], w->root_recursive[i], 1);
         event_del(w->ev_debounce); /* scan_dir re-armed it; this burst is over */
     }
     struct strv set = w->changed; /* detached: the callback may free the watch */
@@ -321,8 +315,7 @@ void watch_free(struct watch *w)
     if (w->ev_read) event_free(w->ev_read);
     if (w->ev_debounce) event_free(w->ev_debounce);
     if (w->fd >= 0) close(w->fd);
-    for (int i = 0; i < w->ndirs; i++)
-        free(w->dirs[i].path);
+    for (int i = 0; i < w->ndirs; i++) free(w->dirs[i].path);
     free(w->dirs);
     strv_free(&w->roots);
     free(w->root_recursive);
@@ -333,8 +326,7 @@ void watch_free(struct watch *w)
 int watch_add(struct watch *w, const char *dir, int recursive, struct err *e)
 {
     size_t n = strlen(dir);
-    while (n > 1 && dir[n - 1] == '/')
-        n--;
+    while (n > 1 && dir[n - 1] == '/') n--;
     char *root = xstrndup(dir, n);
     int r = dir_add(w, root, recursive != 0, 0);
     if (r < 0) {

@@ -59,7 +59,7 @@ struct trade_rec {
 };
 
 static char g_src[PATH_MAX];
-static double g_cpu_ns; /* thread CPU ns per event of the last timed loop */
+static double g_cpu_ns;    /* thread CPU ns per event of the last timed loop */
 static char g_totals[256]; /* "trades=N crossings=M" from the last run's on_stop */
 
 static void on_log_line(enum log_level lvl, const char *line, void *arg)
@@ -80,8 +80,10 @@ static char *config_text(void)
              "  seed = 7, clock = 'sim', start = '2026-01-05T14:30:00Z',\n"
              "  scripts = '%s/scripts',\n"
              "  feed = { kind = 'sim', rate = 10000, trade_ratio = 1.0, symbols = {\n"
-             "    AAA = { price = 100, vol = 0.30, drift = 0.05, tick = 0.01, lot = 1, spread = 1, max_lots = 5 },\n"
-             "    BBB = { price = 50, vol = 0.40, drift = 0.02, tick = 0.01, lot = 1, spread = 1, max_lots = 5 },\n"
+             "    AAA = { price = 100, vol = 0.30, drift = 0.05, tick = 0.01, lot = 1, spread = 1, "
+             "max_lots = 5 },\n"
+             "    BBB = { price = 50, vol = 0.40, drift = 0.02, tick = 0.01, lot = 1, spread = 1, "
+             "max_lots = 5 },\n"
              "  } },\n"
              "  strategies = { { script = '%s/tests/bench/sma_trade.lua' } },\n"
              "  sandbox = { jit = 'auto' },\n"
@@ -131,8 +133,8 @@ static void generate(struct trade_rec *recs, long n, struct instruments *ins_out
 
 /* ---- the host run --------------------------------------------------------------------- */
 
-static double run_host(const struct trade_rec *recs, long n, struct sbx_watchdog *wd,
-                       char *totals, size_t tn)
+static double run_host(const struct trade_rec *recs, long n, struct sbx_watchdog *wd, char *totals,
+                       size_t tn)
 {
     struct host h;
     struct config cfg;
@@ -196,7 +198,8 @@ static double run_baseline(const struct trade_rec *recs, long n, const struct in
      * GC pause applied to the bare state. */
     const char *alloc = getenv("BENCH_BASE_ALLOC");
     long pause = bench_env_long("BENCH_BASE_PAUSE", 0);
-    lua_State *L = alloc && !strcmp(alloc, "libc") ? lua_newstate(libc_alloc, NULL) : luaL_newstate();
+    lua_State *L =
+        alloc && !strcmp(alloc, "libc") ? lua_newstate(libc_alloc, NULL) : luaL_newstate();
     if (!L) bench_fail("baseline", "cannot create a state");
     if (pause) lua_gc(L, LUA_GCSETPAUSE, (int)pause);
     luaL_openlibs(L);
@@ -308,7 +311,8 @@ int main(void)
            "\"baseline_ns_per_event\":{\"min\":%.1f,\"median\":%.1f,\"cpu_min\":%.1f},"
            "\"ratio\":%.3f,\"ratio_median\":%.3f,\"ratio_cpu\":%.3f,\"host_events_per_s\":%.0f,"
            "\"goal_ratio\":1.5,\"goal_met\":%s}\n",
-           n, reps, hmin, hmed, hcpu, bmin, bmed, bcpu, ratio, ratio_med, ratio_cpu, 1e9 / hmin, met);
+           n, reps, hmin, hmed, hcpu, bmin, bmed, bcpu, ratio, ratio_med, ratio_cpu, 1e9 / hmin,
+           met);
     free(ins.v);
     free(recs);
     sbx_watchdog_free(wd);

@@ -51,8 +51,10 @@ static const char *config_text(void)
              "  seed = 7, clock = 'sim', start = '2026-01-05T14:30:00Z',\n"
              "  scripts = '%s/scripts',\n"
              "  feed = { kind = 'sim', rate = 10000, trade_ratio = 0.5, symbols = {\n"
-             "    AAA = { price = 100, vol = 0.30, drift = 0.05, tick = 0.01, lot = 1, spread = 1, max_lots = 5 },\n"
-             "    BBB = { price = 50, vol = 0.40, drift = 0.02, tick = 0.01, lot = 1, spread = 1, max_lots = 5 },\n"
+             "    AAA = { price = 100, vol = 0.30, drift = 0.05, tick = 0.01, lot = 1, spread = 1, "
+             "max_lots = 5 },\n"
+             "    BBB = { price = 50, vol = 0.40, drift = 0.02, tick = 0.01, lot = 1, spread = 1, "
+             "max_lots = 5 },\n"
              "  } },\n"
              "  strategies = { { script = '%s/tests/bench/reload_strategy.lua' } },\n"
              "  sandbox = { jit = 'auto' },\n"
@@ -65,8 +67,11 @@ static const char *config_text(void)
 /* The sandbox configuration a strategy version gets (strategy.c version_load). */
 static struct sbx_config sandbox_config(struct host *h, const char *dir)
 {
-    return (struct sbx_config){.name = "bench_reload", .seed = 7, .jit = h->sbx_jit,
-                               .module_dirs = {dir, h->scripts_dir}, .wd = h->wd};
+    return (struct sbx_config){.name = "bench_reload",
+                               .seed = 7,
+                               .jit = h->sbx_jit,
+                               .module_dirs = {dir, h->scripts_dir},
+                               .wd = h->wd};
 }
 
 static int64_t time_new_free(struct host *h, const char *dir)
@@ -107,7 +112,8 @@ static int64_t time_new_run(struct host *h, const char *dir, const char *text, s
     if (!s) bench_fail("sbx_new", e.msg);
     sbx_set_owner(s, &ctx);
     if (api_register(s, h->mode, &e) != 0) bench_fail("api_register", e.msg);
-    if (sbx_load(s, text, len, path, &se) != SBX_OK || sbx_call(s, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK)
+    if (sbx_load(s, text, len, path, &se) != SBX_OK ||
+        sbx_call(s, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK)
         bench_fail("main chunk", se.message);
     sbx_free(s);
     int64_t dt = bench_now_ns() - t0;
@@ -188,27 +194,31 @@ int main(void)
     for (int k = 0; k < S__COUNT; k++) {
         s[k] = stats_of(ms[k], n);
         c[k] = stats_of(cpu[k], n);
-        printf("# %-9s wall p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms | cpu p50 %.3f  p99 %.3f ms\n",
-               names[k], s[k].p50, s[k].p90, s[k].p99, s[k].max, c[k].p50, c[k].p99);
+        printf(
+            "# %-9s wall p50 %.3f  p90 %.3f  p99 %.3f  max %.3f ms | cpu p50 %.3f  p99 %.3f ms\n",
+            names[k], s[k].p50, s[k].p90, s[k].p99, s[k].max, c[k].p50, c[k].p99);
     }
     double overhead = s[S_RELOAD].p50 / s[S_NEW_RUN].p50;
     double overhead_cpu = c[S_RELOAD].p50 / c[S_NEW_RUN].p50;
     const char *met = s[S_RELOAD].p50 <= 1.0 ? "true" : "false";
-    printf("BENCH reload reload_p50_ms=%.3f reload_p90_ms=%.3f reload_p99_ms=%.3f reload_max_ms=%.3f "
-           "reload_cpu_p50_ms=%.3f reload_cpu_p99_ms=%.3f new_free_p50_ms=%.3f new_load_p50_ms=%.3f "
-           "new_run_p50_ms=%.3f new_run_cpu_p50_ms=%.3f ratio_reload_new_run=%.2f "
-           "ratio_reload_new_run_cpu=%.2f reloads=%d script_lines=202 sandbox=%s goal_p50_ms=1.0 "
-           "goal_met=%s\n",
-           s[S_RELOAD].p50, s[S_RELOAD].p90, s[S_RELOAD].p99, s[S_RELOAD].max, c[S_RELOAD].p50,
-           c[S_RELOAD].p99, s[S_NEW_FREE].p50, s[S_NEW_LOAD].p50, s[S_NEW_RUN].p50, c[S_NEW_RUN].p50,
-           overhead, overhead_cpu, n, h.sbx_jit ? "jit" : "interpreter", met);
-    printf("{\"bench\":\"reload\",\"reloads\":%d,\"sandbox\":\"%s\"", n, h.sbx_jit ? "jit" : "interpreter");
+    printf(
+        "BENCH reload reload_p50_ms=%.3f reload_p90_ms=%.3f reload_p99_ms=%.3f reload_max_ms=%.3f "
+        "reload_cpu_p50_ms=%.3f reload_cpu_p99_ms=%.3f new_free_p50_ms=%.3f new_load_p50_ms=%.3f "
+        "new_run_p50_ms=%.3f new_run_cpu_p50_ms=%.3f ratio_reload_new_run=%.2f "
+        "ratio_reload_new_run_cpu=%.2f reloads=%d script_lines=202 sandbox=%s goal_p50_ms=1.0 "
+        "goal_met=%s\n",
+        s[S_RELOAD].p50, s[S_RELOAD].p90, s[S_RELOAD].p99, s[S_RELOAD].max, c[S_RELOAD].p50,
+        c[S_RELOAD].p99, s[S_NEW_FREE].p50, s[S_NEW_LOAD].p50, s[S_NEW_RUN].p50, c[S_NEW_RUN].p50,
+        overhead, overhead_cpu, n, h.sbx_jit ? "jit" : "interpreter", met);
+    printf("{\"bench\":\"reload\",\"reloads\":%d,\"sandbox\":\"%s\"", n,
+           h.sbx_jit ? "jit" : "interpreter");
     for (int k = 0; k < S__COUNT; k++)
         printf(",\"%s_ms\":{\"p50\":%.3f,\"p90\":%.3f,\"p99\":%.3f,\"max\":%.3f,\"mean\":%.3f,"
                "\"cpu_p50\":%.3f,\"cpu_p99\":%.3f}",
                names[k], s[k].p50, s[k].p90, s[k].p99, s[k].max, s[k].mean, c[k].p50, c[k].p99);
     printf(",\"ratio_reload_new_run\":%.2f,\"ratio_reload_new_run_cpu\":%.2f,\"goal_p50_ms\":1.0,"
-           "\"goal_met\":%s}\n", overhead, overhead_cpu, met);
+           "\"goal_met\":%s}\n",
+           overhead, overhead_cpu, met);
 
     for (int k = 0; k < S__COUNT; k++) {
         free(ms[k]);

@@ -395,14 +395,10 @@ static void test_metatable_tricks(void **state)
     config_free(&cfg);
 }
 
-/* KNOWN BUG, reported to the config owner: a list that is not a sequence is silently
- * read as its sequence part, so a typo leaves a strategy with no symbols at all (a
- * non-NULL empty list overrides the declaration's) or drops strategies, against the
- * "unknown keys are errors" rule. Skipped until config.c checks that every key of these
- * lists is 1..#t; then remove the skip(). */
-static void test_bug_lists_must_be_sequences(void **state)
+/* A list that is not a sequence must not be read as its sequence part: a typo would
+ * leave a strategy with no symbols at all or drop strategies. */
+static void test_lists_must_be_sequences(void **state)
 {
-    skip();
     load_fails("return { strategies = { { script = 'a.lua', symbols = { x = 'AAPL' } } } }",
                "t.lua: strategies[1].symbols: expected a list of symbol names");
     load_fails("return { strategies = { { script = 'a.lua', symbols = {} } } }",
@@ -461,7 +457,7 @@ int main(void)
         cmocka_unit_test(test_runaway_config),
         cmocka_unit_test(test_metatable_tricks),
         cmocka_unit_test(test_strategy_arg),
-        cmocka_unit_test(test_bug_lists_must_be_sequences),
+        cmocka_unit_test(test_lists_must_be_sequences),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
 }

@@ -68,8 +68,7 @@ static void test_tf(void **s)
         assert_int_equal(tf_us((enum tf)tf), want[tf].us);
     }
     const char *bad[] = {"", "1", "60s", "1M", "1H", "2m", "1w", "15", "1d ", NULL};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-        assert_int_equal(tf_parse(bad[i]), -1);
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) assert_int_equal(tf_parse(bad[i]), -1);
 }
 
 /* Serializes ev, checks the envelope and returns the parsed document (caller frees). */

@@ -273,8 +273,7 @@ static void test_floor_and_ceiling(void **st)
     c.trade_ratio = 0;
     feed_sim_free(f);
     f = make(&c, &ins3);
-    for (int i = 0; i < 20000; i++)
-        feed_sim_next(f, &ev);
+    for (int i = 0; i < 20000; i++) feed_sim_next(f, &ev);
     assert_int_equal(ev.u.quote.bid_px, 1); /* one tick: 0.01 */
     assert_int_equal(ev.u.quote.ask_px, 4);
     feed_sim_free(f);
@@ -330,8 +329,7 @@ static void test_gbm_statistics(void **st)
         .seed = 20261121, .rate = 1, .trade_ratio = 0, .symbols = s, .nsymbols = NSYM};
     struct feed_sim *f = make(&c, &ins);
     double last[NSYM];
-    for (int i = 0; i < NSYM; i++)
-        last[i] = 1000e6;
+    for (int i = 0; i < NSYM; i++) last[i] = 1000e6;
     double sum = 0, sumsq = 0, sumlag = 0, prev_r = 0;
     struct event ev;
     for (int i = 0; i < N; i++) {

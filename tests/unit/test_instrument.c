@@ -23,13 +23,11 @@ static void test_symbol_valid(void **st)
 {
     const char *good[] = {"AAPL",   "a",     "7",    "BRK.B",          "BTC/USD",
                           "ES:H26", "X_Y-Z", "0abc", "ABCDEFGHIJKLMNO"};
-    for (size_t i = 0; i < ARRAY_LEN(good); i++)
-        assert_true(instrument_symbol_valid(good[i]));
+    for (size_t i = 0; i < ARRAY_LEN(good); i++) assert_true(instrument_symbol_valid(good[i]));
     const char *bad[] = {
         "",   ".A",   "-A", "/A", "_A", "A B", "A\n", "A\"B", "A;B", "\xc3\xa9", "ABCDEFGHIJKLMNOP",
         "A*", "A\x7f"};
-    for (size_t i = 0; i < ARRAY_LEN(bad); i++)
-        assert_false(instrument_symbol_valid(bad[i]));
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) assert_false(instrument_symbol_valid(bad[i]));
     assert_false(instrument_symbol_valid(NULL));
 }
 

@@ -251,13 +251,11 @@ static void test_all_timeframes(void **s)
 
     assert_int_equal(emitted_tf(TF_5M, got), 5);
     const int64_t t5[] = {AT(-1, 55, 0), AT(0, 0, 0), AT(0, 10, 0), AT(0, 15, 0), AT(1, 0, 0)};
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(got[i].time_us, t5[i]);
+    for (int i = 0; i < 5; i++) assert_int_equal(got[i].time_us, t5[i]);
 
     assert_int_equal(emitted_tf(TF_1M, got), 5);
     const int64_t t1[] = {AT(-1, 59, 0), AT(0, 0, 0), AT(0, 14, 0), AT(0, 15, 0), AT(1, 0, 0)};
-    for (int i = 0; i < 5; i++)
-        assert_int_equal(got[i].time_us, t1[i]);
+    for (int i = 0; i < 5; i++) assert_int_equal(got[i].time_us, t1[i]);
 
     assert_int_equal(emitted_tf(TF_1S, got), 5);
     assert_int_equal(got[0].time_us, AT(-1, 59, 59));

@@ -36,8 +36,8 @@ static int teardown_wd(void **state)
 
 static struct sbx *new_sbx(size_t mem, int64_t call_us)
 {
-    struct sbx_config cfg = {.name = "t", .memory_limit = mem, .call_budget_us = call_us,
-                             .jit = 1, .wd = wd, .seed = 7};
+    struct sbx_config cfg = {
+        .name = "t", .memory_limit = mem, .call_budget_us = call_us, .jit = 1, .wd = wd, .seed = 7};
     struct err e;
     struct sbx *s = sbx_new(&cfg, &e);
     if (!s) fail_msg("sbx_new: %s", e.msg);
@@ -78,8 +78,9 @@ static void expect_fail(struct sbx *s, const char *code, enum sbx_status want, c
 {
     struct sbx_error se;
     enum sbx_status st = run(s, code, &se, NULL, 0);
-    if (st != want) fail_msg("%s -> %s (%s), want %s", code, sbx_status_name(st), se.message,
-                             sbx_status_name(want));
+    if (st != want)
+        fail_msg("%s -> %s (%s), want %s", code, sbx_status_name(st), se.message,
+                 sbx_status_name(want));
     if (substr && !strstr(se.message, substr))
         fail_msg("%s: message '%s' lacks '%s'", code, se.message, substr);
 }
@@ -98,9 +99,10 @@ static void test_basic_call(void **state)
 static void test_removed_globals(void **state)
 {
     struct sbx *s = new_sbx(0, 0);
-    const char *gone[] = {"io", "os", "debug", "ffi", "jit", "package", "dofile", "loadfile",
-                          "loadstring", "getfenv", "setfenv", "newproxy", "module", "gcinfo",
-                          "print", "string.dump", "table.foreach"};
+    const char *gone[] = {"io",          "os",           "debug",    "ffi",        "jit",
+                          "package",     "dofile",       "loadfile", "loadstring", "getfenv",
+                          "setfenv",     "newproxy",     "module",   "gcinfo",     "print",
+                          "string.dump", "table.foreach"};
     for (size_t i = 0; i < ARRAY_LEN(gone); i++) {
         char code[128];
         snprintf(code, sizeof code, "return type(%s)", gone[i]);
@@ -140,7 +142,8 @@ static void test_cpu_shapes(void **state)
         "local function f(x) return x + 1 end local i = 0 while true do i = f(i) end",
         "while true do pcall(function() while true do end end) end",
         "while true do pcall(coroutine.wrap(function() while true do end end)) end",
-        "while true do xpcall(function() while true do end end, function() while true do end end) end",
+        "while true do xpcall(function() while true do end end, function() while true do end end) "
+        "end",
         "local t = {1, 2, 3} while true do for k, v in pairs(t) do end end",
         "::top:: goto top",
         "local function f() return f() end f()",
@@ -152,7 +155,8 @@ static void test_cpu_shapes(void **state)
         struct sbx_error se;
         enum sbx_status st = run(s, shapes[i], &se, NULL, 0);
         if (st != SBX_ERR_CPU) fail_msg("shape %zu (%s) -> %s", i, shapes[i], sbx_status_name(st));
-        if (se.elapsed_us > 100000) fail_msg("shape %zu stopped after %lld us", i, (long long)se.elapsed_us);
+        if (se.elapsed_us > 100000)
+            fail_msg("shape %zu stopped after %lld us", i, (long long)se.elapsed_us);
         /* the state stays usable */
         expect_ok(s, "return 'alive'", "alive");
     }
@@ -181,10 +185,11 @@ static void test_reentrancy_guards(void **state)
                 SBX_ERR_RUNTIME, "C stack overflow");
     expect_fail(s, "local function f() return coroutine.wrap(f)() end return f()", SBX_ERR_RUNTIME,
                 NULL);
-    expect_fail(s,
-                "local mt = {} mt.__tostring = function(t) return tostring(setmetatable({}, mt)) end "
-                "return tostring(setmetatable({}, mt))",
-                SBX_ERR_RUNTIME, NULL);
+    expect_fail(
+        s,
+        "local mt = {} mt.__tostring = function(t) return tostring(setmetatable({}, mt)) end "
+        "return tostring(setmetatable({}, mt))",
+        SBX_ERR_RUNTIME, NULL);
     expect_fail(s, "return string.find(string.rep('a', 200), '.-.-.-.-b')", SBX_ERR_RUNTIME,
                 "pattern too complex");
     expect_ok(s, "return string.find(string.rep('a', 200) .. 'b', 'a-b')", "1");
@@ -205,8 +210,9 @@ static void test_sort(void **state)
               "return 'sorted'",
               "sorted");
     expect_fail(s, "table.sort({3, 1, 2}, 5)", SBX_ERR_RUNTIME, "function expected");
-    expect_fail(s, "local function c(a, b) table.sort({2, 1}, c) return a < b end table.sort({2,1}, c)",
-                SBX_ERR_RUNTIME, NULL);
+    expect_fail(
+        s, "local function c(a, b) table.sort({2, 1}, c) return a < b end table.sort({2,1}, c)",
+        SBX_ERR_RUNTIME, NULL);
     sbx_free(s);
 }
 

@@ -80,8 +80,7 @@ static void test_equal_due_many(void **s)
         timerq_add(q, 5, 0, record, &c[i]);
     }
     assert_int_equal(timerq_run_due(q, 5), 100);
-    for (int i = 0; i < 100; i++)
-        assert_int_equal(log.tags[i], i);
+    for (int i = 0; i < 100; i++) assert_int_equal(log.tags[i], i);
     timerq_free(q);
 }
 
@@ -204,14 +203,11 @@ static void test_periodic_steps(void **s)
     uint64_t ia = timerq_add(q, 100, 10, record, &a);
     timerq_add(q, 105, 25, record, &b);
     /* time advances 1us at a time from 100 to 200 */
-    for (int64_t now = 100; now <= 200; now++)
-        timerq_run_due(q, now);
+    for (int64_t now = 100; now <= 200; now++) timerq_run_due(q, now);
     int na = 0, nb = 0;
     for (int i = 0; i < log.n; i++) {
-        if (log.tags[i] == 1)
-            na++;
-        else
-            nb++;
+        if (log.tags[i] == 1) na++;
+        else nb++;
     }
     assert_int_equal(na, 11); /* 100, 110, ..., 200 */
     assert_int_equal(nb, 4);  /* 105, 130, 155, 180 */
@@ -374,8 +370,7 @@ static uint64_t model_pop(void)
     uint64_t id = best->id;
     if (best->period_us > 0) {
         best->due_us += best->period_us;
-        while (best->due_us <= M.now_us)
-            best->due_us += best->period_us;
+        while (best->due_us <= M.now_us) best->due_us += best->period_us;
     } else {
         best->alive = 0;
     }

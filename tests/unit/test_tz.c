@@ -198,8 +198,7 @@ struct tzif_spec {
 
 static uint8_t *put32(uint8_t *p, uint32_t v)
 {
-    for (int i = 0; i < 4; i++)
-        *p++ = (uint8_t)(v >> (24 - 8 * i));
+    for (int i = 0; i < 4; i++) *p++ = (uint8_t)(v >> (24 - 8 * i));
     return p;
 }
 
@@ -218,8 +217,7 @@ static uint8_t *put_block(uint8_t *p, const struct tzif_spec *sp, int time_len)
         if (time_len == 8) p = put32(p, (uint32_t)((uint64_t)sp->trans_s[i] >> 32));
         p = put32(p, (uint32_t)sp->trans_s[i]);
     }
-    for (size_t i = 0; i < sp->n_trans; i++)
-        *p++ = sp->idx[i];
+    for (size_t i = 0; i < sp->n_trans; i++) *p++ = sp->idx[i];
     for (size_t i = 0; i < sp->n_types; i++) {
         p = put32(p, (uint32_t)sp->types[i].off_s);
         *p++ = sp->types[i].isdst;
@@ -374,8 +372,7 @@ static void test_footer_rules(void **s)
     struct tt est = {-5 * H, 0};
     z = footer_zone("AllDst", "EST5EDT,0/0,J365/25", &est);
     const int64_t ts[] = {1831550400, 1861919999, 1861920000, 1861938000};
-    for (size_t i = 0; i < ARRAY_LEN(ts); i++)
-        assert_int_equal(tz_offset_at(z, ts[i]), -4 * H);
+    for (size_t i = 0; i < ARRAY_LEN(ts); i++) assert_int_equal(tz_offset_at(z, ts[i]), -4 * H);
     tz_free(z);
 
     struct tt gmt = {0, 0};

@@ -83,8 +83,7 @@ static void run_until(struct t *t, const int *flag, int want)
     struct timeval tv = {GUARD_MS / 1000, (GUARD_MS % 1000) * 1000};
     t->timed_out = 0;
     event_add(t->guard, &tv);
-    while (*flag < want && !t->timed_out)
-        event_base_loop(t->base, EVLOOP_ONCE);
+    while (*flag < want && !t->timed_out) event_base_loop(t->base, EVLOOP_ONCE);
     event_del(t->guard);
     assert_false(t->timed_out);
 }
@@ -201,8 +200,7 @@ static void test_burst(void **state)
 {
     struct t *t = *state;
     add(t, t->dir, 1);
-    for (int i = 0; i < 20; i++)
-        write_file(at(t, "a.lua"), i % 2 ? "return 1\n" : "return 2\n");
+    for (int i = 0; i < 20; i++) write_file(at(t, "a.lua"), i % 2 ? "return 1\n" : "return 2\n");
     write_file(at(t, "c.lua"), "return 3\n");
     write_file(at(t, "b.lua"), "return 4\n");
     write_file(at(t, "a.lua"), "return 5\n");
@@ -232,8 +230,7 @@ static void test_ignored_names(void **state)
     add(t, t->dir, 1);
     const char *names[] = {".x.swp",    "4913",      "x.lua~", ".hidden.lua",
                            "notes.txt", "a.lua.tmp", ".lua",   "x.LUA"};
-    for (size_t i = 0; i < ARRAY_LEN(names); i++)
-        write_file(at(t, names[i]), "x\n");
+    for (size_t i = 0; i < ARRAY_LEN(names); i++) write_file(at(t, names[i]), "x\n");
     assert_int_equal(mkdir(at(t, "dir.lua"), 0755), 0); /* a directory is not a change */
     assert_int_equal(mkdir(at(t, ".git"), 0755), 0);
     write_file(at(t, ".git/hook.lua"), "x\n"); /* hidden directories are not watched */
