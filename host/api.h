@@ -115,7 +115,7 @@ void api_push_json(lua_State *L, const struct cJSON *j);
 
 /* Strategy-side services the API calls back into (strategy.c). */
 int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int64_t period_us,
-                       int daily_hh, int daily_mm, const char *tz, struct err *e);
+                       int daily_hh, int daily_mm, const char *zone, struct err *e);
 int strategy_timer_cancel(struct api_ctx *c, const char *name);
 
 #endif

@@ -199,14 +199,14 @@ static void read_window(lua_State *L, struct strategy_decl *d)
             lua_pop(L, 1);
         }
         lua_getfield(L, -1, "tz");
-        const char *tzname = lua_isnil(L, -1) ? "UTC" : lua_tostring(L, -1);
-        if (!tzname || lua_type(L, -1) == LUA_TNUMBER)
+        const char *zone = lua_isnil(L, -1) ? "UTC" : lua_tostring(L, -1);
+        if (!zone || lua_type(L, -1) == LUA_TNUMBER)
             luaL_error(L, "strategy{}: window.tz must be a zone name");
         struct err e;
-        struct tz *z = tz_load(tzname, NULL, &e);
+        struct tz *z = tz_load(zone, NULL, &e);
         if (!z) luaL_error(L, "strategy{}: window.tz: %s", e.msg);
         tz_free(z);
-        util_strlcpy(d->window_tz, tzname, sizeof d->window_tz);
+        util_strlcpy(d->window_tz, zone, sizeof d->window_tz);
         lua_pop(L, 1);
         d->has_window = 1;
     }

@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "log.h"
 #include "sbx_guard.h"
@@ -234,6 +235,57 @@ enum sbx_status sbx_call(struct sbx *s, int nargs, int nresults, enum sbx_budget
 
 /* ---- loading ---------------------------------------------------------------------- */
 
+/* Compiled-chunk cache. Reloads create a sandbox and require the same modules again
+ * and again; parsing them is most of a reload's cost. Text the host compiled itself is
+ * dumped to bytecode (lua_dump) and reused by later sandboxes; only the host loads
+ * bytecode (mode "b"), and only its own. An entry is valid while the file's device,
+ * inode, size and modification time (ns) are unchanged, so an edit, a rename-over or
+ * a symlink swap is a miss. The loop thread is the only user. */
+#define CHUNK_CACHE_SIZE 128
+
+struct chunk_entry {
+    char *path;
+    struct stat st;
+    struct buf bc;
+};
+
+static struct chunk_entry chunk_cache[CHUNK_CACHE_SIZE];
+static unsigned chunk_next; /* round-robin replacement */
+static struct buf prelude_bc;
+
+static int dump_writer(lua_State *L, const void *p, size_t n, void *ud)
+{
+    buf_put(ud, p, n);
+    return 0;
+}
+
+static int same_file(const struct stat *a, const struct stat *b)
+{
+    return a->st_dev == b->st_dev && a->st_ino == b->st_ino && a->st_size == b->st_size &&
+           a->st_mtim.tv_sec == b->st_mtim.tv_sec && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec;
+}
+
+static struct chunk_entry *chunk_lookup(const char *path, const struct stat *st)
+{
+    for (int i = 0; i < CHUNK_CACHE_SIZE; i++) {
+        struct chunk_entry *c = &chunk_cache[i];
+        if (c->path && !strcmp(c->path, path) && same_file(&c->st, st)) return c;
+    }
+    return NULL;
+}
+
+/* Remembers the function on top of the stack (compiled from path) as bytecode. */
+static void chunk_store(lua_State *L, const char *path, const struct stat *st)
+{
+    struct chunk_entry *c = &chunk_cache[chunk_next++ % CHUNK_CACHE_SIZE];
+    free(c->path);
+    buf_reset(&c->bc);
+    c->path = NULL;
+    if (lua_dump(L, dump_writer, &c->bc) != 0) return;
+    c->path = xstrdup(path);
+    c->st = *st;
+}
+
 /* Extracts the line number from a "chunk:LINE: message" syntax error. */
 static int syntax_line(const char *msg, const char *short_src)
 {
@@ -299,28 +351,40 @@ static int l_loadmodule(lua_State *L)
         const char *dir = s->cfg.module_dirs[d];
         static const char *forms[] = {"%s/%s.lua", "%s/%s/init.lua"};
         for (size_t f = 0; f < ARRAY_LEN(forms); f++) {
-            char path[PATH_MAX], real[PATH_MAX], realdir[PATH_MAX];
+            char path[PATH_MAX], chunk[PATH_MAX + 2];
+            struct stat st;
             snprintf(path, sizeof path, forms[f], dir, rel);
-            if (!realpath(path, real) || !realpath(dir, realdir)) continue;
-            size_t dl = strlen(realdir);
-            if (strncmp(real, realdir, dl) != 0 || real[dl] != '/') {
-                buf_free(&tried);
-                return luaL_error(L, "module '%s' resolves outside %s (refused)", name, dir);
-            }
-            size_t len;
-            char *text = util_read_file(path, s->cfg.script_limit, &len);
-            if (!text) {
-                int e = errno;
-                buf_free(&tried);
-                return luaL_error(L, "cannot read module '%s' (%s): %s", name, path,
-                                  e == EFBIG ? "larger than the script limit" : strerror(e));
-            }
-            char chunk[PATH_MAX + 2];
+            if (stat(path, &st) != 0 || !S_ISREG(st.st_mode)) continue;
             snprintf(chunk, sizeof chunk, "@%s", path);
-            int rc = luaL_loadbufferx(L, text, len, chunk, "t");
-            free(text);
+            struct chunk_entry *cached = chunk_lookup(path, &st);
+            if (cached) {
+                if (luaL_loadbufferx(L, cached->bc.p, cached->bc.len, chunk, "b") != 0)
+                    return lua_error(L);
+            } else {
+                char real[PATH_MAX], realdir[PATH_MAX];
+                if (!realpath(path, real) || !realpath(dir, realdir)) continue;
+                size_t dl = strlen(realdir);
+                if (strncmp(real, realdir, dl) != 0 || real[dl] != '/') {
+                    buf_free(&tried);
+                    return luaL_error(L, "module '%s' resolves outside %s (refused)", name, dir);
+                }
+                size_t len;
+                char *text = util_read_file(path, s->cfg.script_limit, &len);
+                if (!text) {
+                    int e = errno;
+                    buf_free(&tried);
+                    return luaL_error(L, "cannot read module '%s' (%s): %s", name, path,
+                                      e == EFBIG ? "larger than the script limit" : strerror(e));
+                }
+                int rc = luaL_loadbufferx(L, text, len, chunk, "t");
+                free(text);
+                if (rc != 0) {
+                    buf_free(&tried);
+                    return lua_error(L);
+                }
+                chunk_store(L, path, &st);
+            }
             buf_free(&tried);
-            if (rc != 0) return lua_error(L);
             int known = 0;
             for (int i = 0; i < s->nmodules; i++) known |= !strcmp(s->modules[i], path);
             if (!known) {
@@ -394,9 +458,15 @@ static int setup(lua_State *L)
     lua_pushlightuserdata(L, (void *)&s->cstack_base);
     sbx_guard_install(L, s->cfg.script_limit); /* leaves the guarded resume */
 
-    /* prelude(loadmodule, guarded_resume, readonly_backing) */
-    if (luaL_loadbufferx(L, sbx_prelude_lua, sizeof sbx_prelude_lua - 1, "=sandbox", "t") != 0)
-        return lua_error(L);
+    /* prelude(loadmodule, guarded_resume, readonly_backing), compiled once per process */
+    if (prelude_bc.len) {
+        if (luaL_loadbufferx(L, prelude_bc.p, prelude_bc.len, "=sandbox", "b") != 0)
+            return lua_error(L);
+    } else {
+        if (luaL_loadbufferx(L, sbx_prelude_lua, sizeof sbx_prelude_lua - 1, "=sandbox", "t") != 0)
+            return lua_error(L);
+        lua_dump(L, dump_writer, &prelude_bc);
+    }
     lua_insert(L, -2);
     lua_pushcfunction(L, l_loadmodule);
     lua_insert(L, -2);

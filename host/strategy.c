@@ -314,7 +314,7 @@ static int64_t next_daily(struct stimer *t, int64_t after_us)
 }
 
 int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int64_t period_us,
-                       int daily_hh, int daily_mm, const char *tzname, struct err *e)
+                       int daily_hh, int daily_mm, const char *zone, struct err *e)
 {
     struct strategy *st = c->st;
     if (!st) return err_set(e, "timers are not available here");
@@ -324,7 +324,7 @@ int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int6
     t->version = c->version;
     util_strlcpy(t->name, name, sizeof t->name);
     if (daily_hh >= 0) {
-        t->tz = tz_load(tzname ? tzname : "UTC", NULL, e);
+        t->tz = tz_load(zone ? zone : "UTC", NULL, e);
         if (!t->tz) {
             free(t);
             return -1;
