@@ -913,8 +913,7 @@ int strategy_reload(struct strategy *st, struct err *e)
         remember_deps(st);
     } else {
         remember_deps(st);
-        save_state(st);
-        version_free(&st->cur); /* a stopped instance keeps no sandbox */
+        version_free(&st->cur); /* stopped: no sandbox; the state saved at stop stays */
     }
     routes_dirty(st);
     double ms = (double)(mono_ns() - t0) / 1e6;
@@ -928,6 +927,13 @@ int strategy_reload(struct strategy *st, struct err *e)
              "id=%s version=%u old_version=%u sha256=%.12s ms=%.3f status=%s", st->id, st->version,
              old, nv.sha256, ms, strategy_status_name(st->status));
     return 0;
+}
+
+int strategies_reload(struct strategies *ss, const char *id, struct err *e)
+{
+    struct strategy *st = strategies_find(ss, id);
+    if (!st) return err_set(e, "no strategy named '%s'", id);
+    return strategy_reload(st, e);
 }
 
 static int depends_on(struct strategy *st, const char *real)

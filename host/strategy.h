@@ -71,6 +71,9 @@ void strategy_stop(struct strategy *st, const char *reason);
 /* The reload transaction. Must not be called during a dispatch (it is called from the
  * loop: file watcher, console, REST). Returns 0 or -1 with e filled. */
 int strategy_reload(struct strategy *st, struct err *e);
+/* reload(name): the entry point the console and REST call. Returns 0, or -1 with e
+ * filled (unknown id, or why the reload failed; the old version keeps running). */
+int strategies_reload(struct strategies *ss, const char *id, struct err *e);
 /* A watched file changed: reloads the instances whose script it is, or that required
  * it as a module. */
 void strategies_file_changed(struct strategies *ss, const char *path);
