@@ -236,9 +236,11 @@ static int cmd_check(int argc, char **argv)
         if (argv[i][0] == '-') return usage_error("unknown flag '%s'", argv[i]);
     }
     log_set_level(LOG_WARN);
+    char scripts[4096];
+    host_default_scripts_dir(scripts, sizeof scripts);
     for (int i = 1; i < argc; i++) {
         struct err e;
-        if (strategy_check_script(argv[i], "scripts", &e) != 0) {
+        if (strategy_check_script(argv[i], scripts, &e) != 0) {
             printf("FAIL %s\n", e.msg);
             failed++;
         } else {

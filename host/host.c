@@ -180,27 +180,28 @@ static int add_instruments(struct host *h, const struct config *cfg, struct feed
     return 0;
 }
 
-/* The scripts directory: configured, else ./scripts, else next to the binary. */
-static void find_scripts_dir(struct host *h, const struct config *cfg)
+void host_default_scripts_dir(char *out, size_t n)
 {
-    if (cfg->scripts_dir) {
-        util_strlcpy(h->scripts_dir, cfg->scripts_dir, sizeof h->scripts_dir);
-        return;
-    }
     if (access("scripts", R_OK | X_OK) == 0) {
-        util_strlcpy(h->scripts_dir, "scripts", sizeof h->scripts_dir);
+        util_strlcpy(out, "scripts", n);
         return;
     }
     char exe[PATH_MAX];
-    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
-    if (n > 0) {
-        exe[n] = '\0';
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (len > 0) {
+        exe[len] = '\0';
         char *slash = strrchr(exe, '/');
         if (slash) *slash = '\0';
-        snprintf(h->scripts_dir, sizeof h->scripts_dir, "%s/../scripts", exe);
-        if (access(h->scripts_dir, R_OK | X_OK) == 0) return;
+        snprintf(out, n, "%s/../scripts", exe);
+        if (access(out, R_OK | X_OK) == 0) return;
     }
-    util_strlcpy(h->scripts_dir, "scripts", sizeof h->scripts_dir);
+    util_strlcpy(out, "scripts", n);
+}
+
+static void find_scripts_dir(struct host *h, const struct config *cfg)
+{
+    if (cfg->scripts_dir) util_strlcpy(h->scripts_dir, cfg->scripts_dir, sizeof h->scripts_dir);
+    else host_default_scripts_dir(h->scripts_dir, sizeof h->scripts_dir);
 }
 
 static int start_sandboxes(struct host *h, const struct config *cfg, struct err *e)
@@ -243,7 +244,11 @@ static int start_watch(struct host *h, const struct config *cfg, struct err *e)
     if (!cfg->watch) return 0;
     h->watch = watch_new(h->base, cfg->reload_debounce_ms, on_files_changed, h, e);
     if (!h->watch) return -1;
-    if (watch_add(h->watch, h->scripts_dir, 1, e) != 0) return -1;
+    if (access(h->scripts_dir, R_OK | X_OK) != 0)
+        log_warn("host", "no scripts directory; modules cannot be required or watched",
+                 "scripts=%s", h->scripts_dir);
+    else if (watch_add(h->watch, h->scripts_dir, 1, e) != 0)
+        return -1;
     for (int i = 0; i < strategies_count(h->strategies); i++) {
         char dir[PATH_MAX];
         util_strlcpy(dir, strategy_script(strategies_at(h->strategies, i)), sizeof dir);

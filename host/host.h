@@ -68,6 +68,9 @@ void host_fini(struct host *h);
 
 /* Publishes a market-data event from a feed: closes due bars first, then publishes. */
 void host_publish_market(struct host *h, struct event *ev);
+/* The scripts directory used when the config names none: ./scripts, else the one next
+ * to the binary (build/../scripts), else "scripts". */
+void host_default_scripts_dir(char *out, size_t n);
 /* Re-arms the live timer event for the earliest pending timer. */
 void host_timers_changed(void *host);
 
