@@ -247,8 +247,7 @@ static int start_watch(struct host *h, const struct config *cfg, struct err *e)
     if (access(h->scripts_dir, R_OK | X_OK) != 0)
         log_warn("host", "no scripts directory; modules cannot be required or watched",
                  "scripts=%s", h->scripts_dir);
-    else if (watch_add(h->watch, h->scripts_dir, 1, e) != 0)
-        return -1;
+    else if (watch_add(h->watch, h->scripts_dir, 1, e) != 0) return -1;
     for (int i = 0; i < strategies_count(h->strategies); i++) {
         char dir[PATH_MAX];
         util_strlcpy(dir, strategy_script(strategies_at(h->strategies, i)), sizeof dir);

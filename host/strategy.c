@@ -9,8 +9,8 @@
  * cancelled with it, so an old version's timer never fires after a swap.
  *
  * Dispatch goes through per-symbol routes (the running instances that want that
- * symbol's data), rebuilt lazily whenever an instance changes status or version. */
-#include "strategy.h"
+ * symbol's data), rebuilt lazily whenever an instance changes status or version.
+ * Timers live in strategy_timer.c, the reload transaction in strategy_reload.c. */
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "api.h"
+#include "strategy_internal.h"
 #include "bus.h"
 #include "config.h"
 #include "host.h"
@@ -30,102 +30,16 @@
 #include "market.h"
 #include "sbx.h"
 #include "sbx_serial.h"
-#include "sbx_watchdog.h"
-#include "timer.h"
-#include "tz.h"
 #include "util.h"
 
-enum cb {
-    CB_START,
-    CB_STOP,
-    CB_QUOTE,
-    CB_TRADE,
-    CB_BAR,
-    CB_TIMER,
-    CB_EVENT,
-    CB_ALERT,
-    CB_RELOAD,
-    CB__COUNT
-};
-static const char *cb_names[CB__COUNT] = {"on_start", "on_stop",  "on_quote", "on_trade", "on_bar",
-                                          "on_timer", "on_event", "on_alert", "on_reload"};
-
-#define ERROR_RING 64
-
-/* One loaded version of a script. */
-struct version {
-    struct sbx *sbx;
-    struct api_ctx *ctx; /* the sandbox's owner */
-    char sha256[65];
-    struct params params;
-    int *symbols;
-    int nsymbols;
-    uint32_t bars;
-    int64_t every_us;
-    int cb[CB__COUNT]; /* 1 when the script defines that callback (slots table) */
-};
-
-struct stimer {
-    struct strategy *st;
-    char name[64];
-    uint64_t id;
-    unsigned version;
-    int daily, hh, mm;
-    struct tz *tz;
-    int one_shot;
-};
-
-struct strategy {
-    struct strategies *set;
-    char id[DECL_NAME_MAX];
-    char *script;
-    char dir[PATH_MAX];
-    char **sym_override;
-    int nsym_override;
-    struct params overrides;
-
-    struct version cur; /* cur.sbx == NULL when not loaded */
-    enum strategy_status status;
-    unsigned version;
-    int64_t loaded_at_us;
-    char last_error[640];
-    uint64_t calls, errors;
-    int64_t error_ts[ERROR_RING];
-    unsigned nerror_ts;
-
-    struct buf saved_state; /* `state` kept while not loaded (stopped, faulted) */
-    int has_saved_state;
-    char **deps; /* modules the last loaded version required (real paths) */
-    int ndeps;
-
-    struct stimer **timers;
-    int ntimers;
-};
-
-struct route {
-    struct strategy **v;
-    int n, cap;
-};
-
-struct strategies {
-    struct host *host;
-    struct strategy_limits limits;
-    struct strategy **v;
-    int n;
-    int bus_sub;
-    struct route *routes; /* per instrument id */
-    struct route others;  /* every running instance, for non-market events */
-    int nroutes;
-    int routes_dirty;
-};
+const char *const strategy_cb_names[CB__COUNT] = {"on_start", "on_stop",  "on_quote",
+                                                  "on_trade", "on_bar",   "on_timer",
+                                                  "on_event", "on_alert", "on_reload"};
 
 const char *strategy_status_name(enum strategy_status s)
 {
     return s == STRATEGY_RUNNING ? "running" : s == STRATEGY_FAULTED ? "faulted" : "stopped";
 }
-
-static enum sbx_status sandbox_call(struct strategy *st, struct sbx *s, int nargs,
-                                    enum sbx_budget b, struct sbx_error *se);
 
 /* ---- versions ------------------------------------------------------------------------ */
 
@@ -137,7 +51,7 @@ static void sha256_hex(const char *text, size_t len, char out[65])
     for (int i = 0; i < 32; i++) snprintf(out + 2 * i, 3, "%02x", md[i]);
 }
 
-static void version_free(struct version *v)
+void strategy_version_free(struct version *v)
 {
     sbx_free(v->sbx);
     if (v->ctx) {
@@ -150,7 +64,7 @@ static void version_free(struct version *v)
 }
 
 /* Formats "file:line: message" for an sbx error (the message may carry it already). */
-static void describe(const struct sbx_error *se, char *out, size_t n)
+void strategy_describe_error(const struct sbx_error *se, char *out, size_t n)
 {
     char where[300] = "";
     if (se->file[0] && se->line > 0) snprintf(where, sizeof where, "%s:%d", se->file, se->line);
@@ -190,13 +104,14 @@ static int resolve_decl(struct strategy *st, struct version *v, struct err *e)
 
 /* Looks up the callbacks the script defined (global functions) and keeps them in the
  * slots table (argument 1). Host step. */
-static int resolve_callbacks(lua_State *L, void *ud)
+int strategy_resolve_callbacks(lua_State *L, void *ud)
 {
     struct version *v = ud;
     for (int i = 0; i < CB__COUNT; i++) {
-        sbx_get_global(L, cb_names[i]);
+        sbx_get_global(L, strategy_cb_names[i]);
         int fn = lua_isfunction(L, -1);
-        if (!fn && !lua_isnil(L, -1)) return luaL_error(L, "%s must be a function", cb_names[i]);
+        if (!fn && !lua_isnil(L, -1))
+            return luaL_error(L, "%s must be a function", strategy_cb_names[i]);
         lua_rawseti(L, 1, API_SLOT_CALLBACKS + i);
         v->cb[i] = fn;
     }
@@ -229,7 +144,7 @@ static uint64_t fnv1a(const char *s)
 
 /* Loads the script as version `number`: a fresh sandbox, the API, the main chunk (which
  * declares), parameters and callbacks. Returns 0, or -1 with e ("file:line: msg"). */
-static int version_load(struct strategy *st, unsigned number, struct version *v, struct err *e)
+int strategy_version_load(struct strategy *st, unsigned number, struct version *v, struct err *e)
 {
     struct strategies *ss = st->set;
     struct host *h = ss->host;
@@ -266,108 +181,33 @@ static int version_load(struct strategy *st, unsigned number, struct version *v,
     struct sbx_error se;
     char msg[640];
     if (sbx_load(v->sbx, text, len, st->script, &se) != SBX_OK ||
-        sandbox_call(st, v->sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
-        describe(&se, msg, sizeof msg);
+        strategy_sandbox_call(st, v->sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        strategy_describe_error(&se, msg, sizeof msg);
         err_set(e, "%s", msg);
         goto done;
     }
     if (resolve_decl(st, v, e) != 0) goto done;
     if (sbx_host_step(v->sbx, set_params_global, &v->params, 0, 0, e) != 0) goto done;
     if ((lua_pushvalue(sbx_lua(v->sbx), API_SLOTS),
-         sbx_host_step(v->sbx, resolve_callbacks, v, 1, 0, e)) != 0)
+         sbx_host_step(v->sbx, strategy_resolve_callbacks, v, 1, 0, e)) != 0)
         goto done;
     rc = 0;
 done:
     free(text);
-    if (rc != 0) version_free(v);
+    if (rc != 0) strategy_version_free(v);
     return rc;
-}
-
-/* ---- timers ------------------------------------------------------------------------- */
-
-static void timer_fire(void *arg, uint64_t id);
-
-static void stimer_free(struct stimer *t)
-{
-    tz_free(t->tz);
-    free(t);
-}
-
-static void remove_timer(struct strategy *st, int i)
-{
-    timerq_cancel(st->set->host->timers, st->timers[i]->id);
-    stimer_free(st->timers[i]);
-    st->timers[i] = st->timers[--st->ntimers];
-}
-
-/* Cancels the timers of one version (version 0: all). */
-static void cancel_timers(struct strategy *st, unsigned version)
-{
-    for (int i = st->ntimers - 1; i >= 0; i--)
-        if (!version || st->timers[i]->version == version) remove_timer(st, i);
-}
-
-static int64_t next_daily(struct stimer *t, int64_t after_us)
-{
-    int64_t s = tz_next_local_time(t->tz, after_us / 1000000 + 1, t->hh, t->mm);
-    return s * 1000000;
-}
-
-int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int64_t period_us,
-                       int daily_hh, int daily_mm, const char *zone, struct err *e)
-{
-    struct strategy *st = c->st;
-    if (!st) return err_set(e, "timers are not available here");
-    struct host *h = st->set->host;
-    struct stimer *t = xcalloc(1, sizeof *t);
-    t->st = st;
-    t->version = c->version;
-    util_strlcpy(t->name, name, sizeof t->name);
-    if (daily_hh >= 0) {
-        t->tz = tz_load(zone ? zone : "UTC", NULL, e);
-        if (!t->tz) {
-            free(t);
-            return -1;
-        }
-        t->daily = 1;
-        t->hh = daily_hh;
-        t->mm = daily_mm;
-        due_us = next_daily(t, clock_now_us(&h->clock) - 1000000);
-    }
-    t->one_shot = period_us <= 0 && !t->daily;
-    for (int i = 0; i < st->ntimers; i++)
-        if (st->timers[i]->version == c->version && !strcmp(st->timers[i]->name, name)) {
-            remove_timer(st, i);
-            break;
-        }
-    st->timers = xrealloc(st->timers, sizeof *st->timers * (size_t)(st->ntimers + 1));
-    st->timers[st->ntimers++] = t;
-    t->id = timerq_add(h->timers, due_us, t->daily ? 0 : period_us, timer_fire, t);
-    return 0;
-}
-
-int strategy_timer_cancel(struct api_ctx *c, const char *name)
-{
-    struct strategy *st = c->st;
-    if (!st) return -1;
-    for (int i = 0; i < st->ntimers; i++)
-        if (st->timers[i]->version == c->version && !strcmp(st->timers[i]->name, name)) {
-            remove_timer(st, i);
-            return 0;
-        }
-    return -1;
 }
 
 /* ---- calls, errors, faults ----------------------------------------------------------- */
 
-static void publish(struct strategy *st, enum event_type type, cJSON *data)
+void strategy_publish(struct strategy *st, enum event_type type, cJSON *data)
 {
     struct event ev = {.type = type, .data = data};
     snprintf(ev.source, sizeof ev.source, "strategy:%s", st->id);
     bus_publish(st->set->host->bus, &ev);
 }
 
-static cJSON *base_data(struct strategy *st)
+cJSON *strategy_event_data(struct strategy *st)
 {
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "strategy", st->id);
@@ -375,13 +215,13 @@ static cJSON *base_data(struct strategy *st)
     return d;
 }
 
-static void routes_dirty(struct strategy *st)
+void strategy_routes_dirty(struct strategy *st)
 {
     st->set->routes_dirty = 1;
 }
 
 /* Saves `state` of the loaded version so it survives the sandbox. */
-static void save_state(struct strategy *st)
+void strategy_save_state(struct strategy *st)
 {
     if (!st->cur.sbx) return;
     lua_State *L = sbx_lua(st->cur.sbx);
@@ -402,7 +242,7 @@ static void save_state(struct strategy *st)
     st->has_saved_state = 1;
 }
 
-static void remember_deps(struct strategy *st)
+void strategy_remember_deps(struct strategy *st)
 {
     if (!st->cur.sbx) return;
     for (int i = 0; i < st->ndeps; i++) free(st->deps[i]);
@@ -421,11 +261,11 @@ static void remember_deps(struct strategy *st)
 /* Unloads the current version keeping its state (stop and fault). */
 static void unload(struct strategy *st)
 {
-    save_state(st);
-    remember_deps(st);
-    cancel_timers(st, 0);
-    version_free(&st->cur);
-    routes_dirty(st);
+    strategy_save_state(st);
+    strategy_remember_deps(st);
+    strategy_cancel_timers(st, 0);
+    strategy_version_free(&st->cur);
+    strategy_routes_dirty(st);
 }
 
 static void fault(struct strategy *st, const char *reason)
@@ -434,20 +274,20 @@ static void fault(struct strategy *st, const char *reason)
               st->version, reason);
     unload(st);
     st->status = STRATEGY_FAULTED;
-    cJSON *d = base_data(st);
+    cJSON *d = strategy_event_data(st);
     cJSON_AddStringToObject(d, "reason", "fault");
     cJSON_AddStringToObject(d, "detail", reason);
-    publish(st, EV_STRATEGY_STOP, d);
+    strategy_publish(st, EV_STRATEGY_STOP, d);
 }
 
 /* Reports an error of the given phase; faults the instance for CPU, memory, or an
  * error storm when count_storm is set. Returns 1 when it faulted. */
-static int report_error(struct strategy *st, const char *phase, const struct sbx_error *se,
-                        int count_storm)
+int strategy_report_error(struct strategy *st, const char *phase, const struct sbx_error *se,
+                          int count_storm)
 {
     struct strategies *ss = st->set;
     char msg[640], q[700];
-    describe(se, msg, sizeof msg);
+    strategy_describe_error(se, msg, sizeof msg);
     util_strlcpy(st->last_error, msg, sizeof st->last_error);
     st->errors++;
     int fatal = se->status == SBX_ERR_CPU || se->status == SBX_ERR_MEMORY;
@@ -468,7 +308,7 @@ static int report_error(struct strategy *st, const char *phase, const struct sbx
               st->id, st->version, phase, storm ? "error_storm" : sbx_status_name(se->status),
               se->file[0] ? se->file : "-", se->line, fatal ? "yes" : "no",
               (double)se->elapsed_us / 1000.0, log_quote(q, sizeof q, msg));
-    cJSON *d = base_data(st);
+    cJSON *d = strategy_event_data(st);
     cJSON_AddStringToObject(d, "phase", phase);
     cJSON_AddStringToObject(d, "kind", storm ? "error_storm" : sbx_status_name(se->status));
     cJSON_AddStringToObject(d, "message", msg);
@@ -476,7 +316,7 @@ static int report_error(struct strategy *st, const char *phase, const struct sbx
     cJSON_AddNumberToObject(d, "line", se->line);
     cJSON_AddNumberToObject(d, "elapsed_ms", (double)se->elapsed_us / 1000.0);
     cJSON_AddBoolToObject(d, "fatal", fatal);
-    publish(st, EV_STRATEGY_ERROR, d);
+    strategy_publish(st, EV_STRATEGY_ERROR, d);
     if (ss->host->cfg->fail_fast) host_stop(ss->host, 1);
     if (fatal && st->cur.sbx) {
         char reason[700];
@@ -490,8 +330,8 @@ static int report_error(struct strategy *st, const char *phase, const struct sbx
 
 /* Every call into an instance's sandbox: events the script publishes are held until
  * the call returns (bus_hold), so they never reach another sandbox re-entrantly. */
-static enum sbx_status sandbox_call(struct strategy *st, struct sbx *s, int nargs,
-                                    enum sbx_budget b, struct sbx_error *se)
+enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs,
+                                      enum sbx_budget b, struct sbx_error *se)
 {
     struct bus *bus = st->set->host->bus;
     bus_hold(bus);
@@ -502,50 +342,19 @@ static enum sbx_status sandbox_call(struct strategy *st, struct sbx *s, int narg
 }
 
 /* Calls the callback whose function and nargs arguments are on the stack. */
-static void call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
+void strategy_call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
 {
     struct sbx_error se;
-    if (sandbox_call(st, st->cur.sbx, nargs, b, &se) != SBX_OK)
-        report_error(st, cb_names[cb], &se, 1);
+    if (strategy_sandbox_call(st, st->cur.sbx, nargs, b, &se) != SBX_OK)
+        strategy_report_error(st, strategy_cb_names[cb], &se, 1);
 }
 
 /* Pushes the callback function; returns 0 when the script has none. */
-static int push_cb(struct strategy *st, enum cb cb)
+int strategy_push_cb(struct strategy *st, enum cb cb)
 {
     if (!st->cur.sbx || !st->cur.cb[cb]) return 0;
     lua_rawgeti(sbx_lua(st->cur.sbx), API_SLOTS, API_SLOT_CALLBACKS + cb);
     return 1;
-}
-
-static void timer_fire(void *arg, uint64_t id)
-{
-    struct stimer *t = arg;
-    struct strategy *st = t->st;
-    struct host *h = st->set->host;
-    if (t->daily)
-        t->id = timerq_add(h->timers, next_daily(t, clock_now_us(&h->clock)), 0, timer_fire, t);
-    char name[64];
-    util_strlcpy(name, t->name, sizeof name);
-    if (t->one_shot) {
-        for (int i = 0; i < st->ntimers; i++)
-            if (st->timers[i] == t) {
-                stimer_free(t);
-                st->timers[i] = st->timers[--st->ntimers];
-                break;
-            }
-    }
-    if (st->status != STRATEGY_RUNNING || !push_cb(st, CB_TIMER)) return;
-    lua_pushstring(sbx_lua(st->cur.sbx), name);
-    call(st, CB_TIMER, 1, SBX_BUDGET_CALL);
-}
-
-static void arm_every(struct strategy *st)
-{
-    if (st->cur.every_us <= 0) return;
-    struct host *h = st->set->host;
-    struct err e;
-    strategy_timer_set(st->cur.ctx, "every", clock_now_us(&h->clock) + st->cur.every_us,
-                       st->cur.every_us, -1, -1, NULL, &e);
 }
 
 /* ---- routes and dispatch ------------------------------------------------------------- */
@@ -591,12 +400,12 @@ static void dispatch_market(struct strategies *ss, const struct event *ev)
         struct strategy *st = r->v[i];
         if (st->status != STRATEGY_RUNNING) continue;
         if (cb == CB_BAR && !(st->cur.bars & (1u << ev->u.bar.tf))) continue;
-        if (!push_cb(st, cb)) continue;
+        if (!strategy_push_cb(st, cb)) continue;
         lua_State *L = sbx_lua(st->cur.sbx);
         if (cb == CB_QUOTE) api_push_quote(L, API_SLOTS, h, &ev->u.quote, ev->ts_us, ev->seq);
         else if (cb == CB_TRADE) api_push_trade(L, API_SLOTS, h, &ev->u.trade, ev->ts_us, ev->seq);
         else api_push_bar(L, API_SLOTS, h, &ev->u.bar);
-        call(st, cb, 1, SBX_BUDGET_CALL);
+        strategy_call(st, cb, 1, SBX_BUDGET_CALL);
     }
 }
 
@@ -609,9 +418,9 @@ static void dispatch_other(struct strategies *ss, const struct event *ev)
         char own[EVENT_SOURCE_MAX];
         snprintf(own, sizeof own, "strategy:%s", st->id);
         if (!strcmp(ev->source, own)) continue; /* not its own signals and alerts */
-        if (!push_cb(st, cb)) continue;
+        if (!strategy_push_cb(st, cb)) continue;
         api_push_event(sbx_lua(st->cur.sbx), API_SLOTS, ss->host, ev);
-        call(st, cb, 1, SBX_BUDGET_CALL);
+        strategy_call(st, cb, 1, SBX_BUDGET_CALL);
     }
 }
 
@@ -641,8 +450,8 @@ struct strategies *strategies_new(struct host *h, const struct strategy_limits *
 
 static void strategy_free(struct strategy *st)
 {
-    cancel_timers(st, 0);
-    version_free(&st->cur);
+    strategy_cancel_timers(st, 0);
+    strategy_version_free(&st->cur);
     free(st->timers);
     free(st->script);
     for (int i = 0; i < st->nsym_override; i++) free(st->sym_override[i]);
@@ -694,7 +503,7 @@ struct strategy *strategies_add(struct strategies *ss, const struct strategy_spe
     util_strlcpy(st->id, spec->id ? spec->id : base, sizeof st->id);
     char *dot = strrchr(st->id, '.');
     if (!spec->id && dot && !strcmp(dot, ".lua")) *dot = '\0';
-    if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+    if (strategy_version_load(st, 1, &st->cur, e) != 0) goto fail;
     /* command-line parameters apply to the instances that declare them */
     int added = 0;
     for (int i = 0; spec->extra && i < spec->extra->n; i++)
@@ -703,8 +512,8 @@ struct strategy *strategies_add(struct strategies *ss, const struct strategy_spe
             added++;
         }
     if (added) {
-        version_free(&st->cur);
-        if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+        strategy_version_free(&st->cur);
+        if (strategy_version_load(st, 1, &st->cur, e) != 0) goto fail;
     }
     if (!spec->id) {
         char name[DECL_NAME_MAX];
@@ -714,8 +523,8 @@ struct strategy *strategies_add(struct strategies *ss, const struct strategy_spe
             snprintf(st->id, sizeof st->id, "%.50s#%d", name, k);
         if (strcmp(st->id, st->cur.ctx->strategy_id) != 0) {
             /* load again under the final id (the sandbox and `strategy_id` carry it) */
-            version_free(&st->cur);
-            if (version_load(st, 1, &st->cur, e) != 0) goto fail;
+            strategy_version_free(&st->cur);
+            if (strategy_version_load(st, 1, &st->cur, e) != 0) goto fail;
         }
     } else if (id_taken(ss, st->id)) {
         err_set(e, "strategy id '%s' is used twice", st->id);
@@ -726,7 +535,7 @@ struct strategy *strategies_add(struct strategies *ss, const struct strategy_spe
     st->loaded_at_us = clock_now_us(&ss->host->clock);
     ss->v = xrealloc(ss->v, sizeof *ss->v * (size_t)(ss->n + 1));
     ss->v[ss->n++] = st;
-    routes_dirty(st);
+    strategy_routes_dirty(st);
     log_info("strategy", "loaded", "id=%s script=%s version=1 sha256=%.12s", st->id, st->script,
              st->cur.sha256);
     return st;
@@ -736,8 +545,8 @@ fail:
 }
 
 /* Sets the global `state` of the loaded version from the saved bytes (or {}). */
-static int restore_state(struct strategy *st, struct version *v, const struct buf *saved,
-                         struct err *e)
+int strategy_restore_state(struct strategy *st, struct version *v, const struct buf *saved,
+                           struct err *e)
 {
     lua_State *L = sbx_lua(v->sbx);
     if (saved && saved->len) {
@@ -761,26 +570,27 @@ static int restore_state(struct strategy *st, struct version *v, const struct bu
 int strategy_start(struct strategy *st, struct err *e)
 {
     if (st->status == STRATEGY_RUNNING) return 0;
-    if (!st->cur.sbx && version_load(st, st->version, &st->cur, e) != 0) {
+    if (!st->cur.sbx && strategy_version_load(st, st->version, &st->cur, e) != 0) {
         util_strlcpy(st->last_error, e->msg, sizeof st->last_error);
         return -1;
     }
-    if (restore_state(st, &st->cur, st->has_saved_state ? &st->saved_state : NULL, e) != 0) {
-        version_free(&st->cur);
+    if (strategy_restore_state(st, &st->cur, st->has_saved_state ? &st->saved_state : NULL, e) !=
+        0) {
+        strategy_version_free(&st->cur);
         return -1;
     }
     st->status = STRATEGY_RUNNING;
-    routes_dirty(st);
-    arm_every(st);
-    cJSON *d = base_data(st);
+    strategy_routes_dirty(st);
+    strategy_arm_every(st);
+    cJSON *d = strategy_event_data(st);
     cJSON_AddStringToObject(d, "sha256", st->cur.sha256);
     cJSON_AddStringToObject(d, "script", st->script);
-    publish(st, EV_STRATEGY_START, d);
+    strategy_publish(st, EV_STRATEGY_START, d);
     log_info("strategy", "started", "id=%s version=%u", st->id, st->version);
-    if (push_cb(st, CB_START)) {
+    if (strategy_push_cb(st, CB_START)) {
         struct sbx_error se;
-        if (sandbox_call(st, st->cur.sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
-            report_error(st, "on_start", &se, 0);
+        if (strategy_sandbox_call(st, st->cur.sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+            strategy_report_error(st, "on_start", &se, 0);
             if (st->status == STRATEGY_RUNNING) fault(st, "on_start failed");
             return err_set(e, "%s: on_start failed: %s", st->id, st->last_error);
         }
@@ -791,18 +601,18 @@ int strategy_start(struct strategy *st, struct err *e)
 void strategy_stop(struct strategy *st, const char *reason)
 {
     if (st->status != STRATEGY_RUNNING) return;
-    if (push_cb(st, CB_STOP)) {
+    if (strategy_push_cb(st, CB_STOP)) {
         lua_pushstring(sbx_lua(st->cur.sbx), reason);
         struct sbx_error se;
-        if (sandbox_call(st, st->cur.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK)
-            report_error(st, "on_stop", &se, 0);
+        if (strategy_sandbox_call(st, st->cur.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK)
+            strategy_report_error(st, "on_stop", &se, 0);
     }
     if (st->status != STRATEGY_RUNNING) return; /* on_stop faulted it */
     unload(st);
     st->status = STRATEGY_STOPPED;
-    cJSON *d = base_data(st);
+    cJSON *d = strategy_event_data(st);
     cJSON_AddStringToObject(d, "reason", reason);
-    publish(st, EV_STRATEGY_STOP, d);
+    strategy_publish(st, EV_STRATEGY_STOP, d);
     log_info("strategy", "stopped", "id=%s version=%u reason=%s", st->id, st->version, reason);
 }
 
@@ -821,208 +631,12 @@ void strategies_stop_all(struct strategies *ss, const char *reason)
     for (int i = 0; i < ss->n; i++) strategy_stop(ss->v[i], reason);
 }
 
-/* ---- reload ------------------------------------------------------------------------- */
-
-static void reload_failed(struct strategy *st, const char *msg)
-{
-    char q[700];
-    util_strlcpy(st->last_error, msg, sizeof st->last_error);
-    log_error("strategy", "reload failed; old version keeps running", "id=%s version=%u error=%s",
-              st->id, st->version, log_quote(q, sizeof q, msg));
-    struct sbx_error se = {.status = SBX_ERR_RUNTIME};
-    util_strlcpy(se.message, msg, sizeof se.message);
-    /* extract "file:line:" for the event */
-    const char *colon = strchr(msg, ':');
-    if (colon && colon[1] >= '0' && colon[1] <= '9') {
-        size_t n = MIN((size_t)(colon - msg), sizeof se.file - 1);
-        memcpy(se.file, msg, n);
-        se.file[n] = '\0';
-        se.line = atoi(colon + 1);
-    }
-    cJSON *d = base_data(st);
-    cJSON_AddStringToObject(d, "phase", "reload");
-    cJSON_AddStringToObject(d, "kind", "reload");
-    cJSON_AddStringToObject(d, "message", msg);
-    cJSON_AddStringToObject(d, "file", se.file);
-    cJSON_AddNumberToObject(d, "line", se.line);
-    cJSON_AddBoolToObject(d, "fatal", 0);
-    publish(st, EV_STRATEGY_ERROR, d);
-}
-
-int strategy_reload(struct strategy *st, struct err *e)
-{
-    struct strategies *ss = st->set;
-    ASSERT(!bus_dispatching(ss->host->bus));
-    int64_t t0 = mono_ns();
-    unsigned old = st->version, next = st->version + 1;
-    struct version nv;
-    if (version_load(st, next, &nv, e) != 0) {
-        reload_failed(st, e->msg);
-        return -1;
-    }
-    int live = st->status == STRATEGY_RUNNING;
-    int revive = st->status == STRATEGY_FAULTED;
-    if (live || revive) {
-        /* 2. state: from the running sandbox, or what was saved at the fault */
-        struct buf state = BUF_INIT;
-        int rc = 0;
-        if (live) {
-            lua_State *L = sbx_lua(st->cur.sbx);
-            sbx_get_global(L, "state");
-            rc = sbx_serial_dump(st->cur.sbx, -1, "state", &state, e);
-            lua_pop(L, 1);
-        } else if (st->has_saved_state) {
-            buf_put(&state, st->saved_state.p, st->saved_state.len);
-        }
-        if (rc == 0) rc = restore_state(st, &nv, &state, e);
-        buf_free(&state);
-        if (rc == 0 && nv.cb[CB_RELOAD]) {
-            lua_State *L = sbx_lua(nv.sbx);
-            lua_rawgeti(L, API_SLOTS, API_SLOT_CALLBACKS + CB_RELOAD);
-            lua_pushinteger(L, old);
-            struct sbx_error se;
-            if (sandbox_call(st, nv.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK) {
-                char msg[640];
-                describe(&se, msg, sizeof msg);
-                err_set(e, "on_reload: %s", msg);
-                rc = -1;
-            }
-        }
-        if (rc != 0) {
-            cancel_timers(st, next);
-            version_free(&nv);
-            reload_failed(st, e->msg);
-            return -1;
-        }
-    }
-    /* 3. swap */
-    cancel_timers(st, old);
-    if (st->cur.sbx) version_free(&st->cur);
-    st->cur = nv;
-    st->version = next;
-    st->loaded_at_us = clock_now_us(&ss->host->clock);
-    st->last_error[0] = '\0';
-    st->nerror_ts = 0;
-    if (revive) {
-        st->status = STRATEGY_RUNNING;
-        buf_free(&st->saved_state);
-        st->has_saved_state = 0;
-    }
-    if (st->status == STRATEGY_RUNNING) {
-        arm_every(st);
-        remember_deps(st);
-    } else {
-        remember_deps(st);
-        version_free(&st->cur); /* stopped: no sandbox; the state saved at stop stays */
-    }
-    routes_dirty(st);
-    double ms = (double)(mono_ns() - t0) / 1e6;
-    cJSON *d = base_data(st);
-    cJSON_AddNumberToObject(d, "old_version", old);
-    cJSON_AddStringToObject(d, "sha256", nv.sha256);
-    cJSON_AddNumberToObject(d, "ms", ms);
-    cJSON_AddStringToObject(d, "status", strategy_status_name(st->status));
-    publish(st, EV_STRATEGY_RELOAD, d);
-    log_info("strategy", "reloaded",
-             "id=%s version=%u old_version=%u sha256=%.12s ms=%.3f status=%s", st->id, st->version,
-             old, nv.sha256, ms, strategy_status_name(st->status));
-    return 0;
-}
-
-int strategies_reload(struct strategies *ss, const char *id, struct err *e)
-{
-    struct strategy *st = strategies_find(ss, id);
-    if (!st) return err_set(e, "no strategy named '%s'", id);
-    return strategy_reload(st, e);
-}
-
-static int depends_on(struct strategy *st, const char *real)
-{
-    char mine[PATH_MAX];
-    if (realpath(st->script, mine) && !strcmp(mine, real)) return 1;
-    if (st->cur.sbx) {
-        for (int i = 0; i < sbx_module_count(st->cur.sbx); i++) {
-            char dep[PATH_MAX];
-            if (realpath(sbx_module_path(st->cur.sbx, i), dep) && !strcmp(dep, real)) return 1;
-        }
-    }
-    for (int i = 0; i < st->ndeps; i++)
-        if (!strcmp(st->deps[i], real)) return 1;
-    return 0;
-}
-
-void strategies_file_changed(struct strategies *ss, const char *path)
-{
-    char real[PATH_MAX];
-    if (!realpath(path, real)) return; /* deleted: the running version stays */
-    for (int i = 0; i < ss->n; i++) {
-        struct strategy *st = ss->v[i];
-        if (!depends_on(st, real)) continue;
-        struct err e;
-        log_info("strategy", "file changed; reloading", "id=%s file=%s", st->id, path);
-        strategy_reload(st, &e);
-    }
-}
-
 /* ---- accessors and check ------------------------------------------------------------ */
 
 int strategy_declares_param(const struct strategy *st, const char *name)
 {
     return params_get(&st->overrides, name) != NULL ||
            (st->cur.ctx && params_get(&st->cur.ctx->decl.params, name) != NULL);
-}
-
-int strategy_check_script(const char *path, const char *scripts_dir, struct err *e)
-{
-    struct sbx_watchdog *wd = sbx_watchdog_new(e);
-    if (!wd) return -1;
-    char dir[PATH_MAX];
-    util_strlcpy(dir, path, sizeof dir);
-    char *slash = strrchr(dir, '/');
-    if (slash) *slash = '\0';
-    else util_strlcpy(dir, ".", sizeof dir);
-    struct sbx_config cfg = {.name = path, .wd = wd, .module_dirs = {dir, scripts_dir}};
-    struct api_ctx *ctx = xcalloc(1, sizeof *ctx);
-    util_strlcpy(ctx->strategy_id, "check", sizeof ctx->strategy_id);
-    size_t len;
-    int rc = -1;
-    char *text = util_read_file(path, SBX_DEFAULT_SCRIPT, &len);
-    struct sbx *s = NULL;
-    if (!text) {
-        err_set(e, "%s: cannot read: %s", path,
-                errno == EFBIG ? "larger than the script limit" : strerror(errno));
-        goto done;
-    }
-    s = sbx_new(&cfg, e);
-    if (!s) goto done;
-    sbx_set_owner(s, ctx);
-    if (api_register(s, "backtest", e) != 0) goto done;
-    struct sbx_error se;
-    if (sbx_load(s, text, len, path, &se) != SBX_OK ||
-        sbx_call(s, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
-        char msg[640];
-        describe(&se, msg, sizeof msg);
-        err_set(e, "%s", msg);
-        goto done;
-    }
-    if (!ctx->decl.declared) {
-        err_set(e, "%s: the script never calls strategy{...}", path);
-        goto done;
-    }
-    struct version v = {0};
-    if ((lua_pushvalue(sbx_lua(s), API_SLOTS), sbx_host_step(s, resolve_callbacks, &v, 1, 0, e)) !=
-        0)
-        goto done;
-    err_set(e, "name=%s params=%d symbols=%d", ctx->decl.name[0] ? ctx->decl.name : "check",
-            ctx->decl.params.n, ctx->decl.nsymbols);
-    rc = 0;
-done:
-    sbx_free(s);
-    strategy_decl_free(&ctx->decl);
-    free(ctx);
-    free(text);
-    sbx_watchdog_free(wd);
-    return rc;
 }
 
 int strategies_count(const struct strategies *ss)
