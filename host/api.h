@@ -49,6 +49,7 @@ struct api_ctx {
     unsigned version; /* the instance version this sandbox runs */
     struct strategy_decl decl;
     char strategy_id[DECL_NAME_MAX];
+    int events_this_call; /* signals and alerts, reset before every call */
     /* log rate limit: token bucket */
     double log_tokens;
     int64_t log_refill_us;
@@ -106,10 +107,15 @@ void api_push_bar(lua_State *L, int slots, const struct host *h, const struct ba
 /* {seq, type, ts, time, source, data} for on_event / on_alert. */
 void api_push_event(lua_State *L, int slots, const struct host *h, const struct event *ev);
 
-/* Lua <-> cJSON with a depth limit (API_JSON_MAX_DEPTH), cycle detection, finite
+/* Lua <-> cJSON with limits (depth API_JSON_MAX_DEPTH, which also stops cycles; at
+ * most API_JSON_MAX_NODES values and API_JSON_MAX_BYTES of strings and keys), finite
  * numbers only, string or integer keys. lua_to_json returns NULL and fills e on
  * refusal. Both run no Lua code. */
 #define API_JSON_MAX_DEPTH 32
+#define API_JSON_MAX_NODES 10000
+#define API_JSON_MAX_BYTES (64u << 10)
+/* Events (signals and alerts) one callback may publish. */
+#define API_EVENTS_PER_CALL 1000
 struct cJSON *api_lua_to_json(lua_State *L, int idx, struct err *e);
 void api_push_json(lua_State *L, const struct cJSON *j);
 

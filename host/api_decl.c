@@ -15,6 +15,14 @@
 #include "tz.h"
 #include "util.h"
 
+/* t[key] without metamethods: the host never runs a script's __index. */
+static void raw_field(lua_State *L, int t, const char *key)
+{
+    if (t < 0 && t > LUA_REGISTRYINDEX) t = lua_gettop(L) + t + 1;
+    lua_pushstring(L, key);
+    lua_rawget(L, t);
+}
+
 static const char *fields[] = {"name", "symbols", "bars", "params", "every", "window", "capital"};
 
 static void check_fields(lua_State *L)
@@ -39,7 +47,7 @@ static void check_fields(lua_State *L)
 
 static void read_name(lua_State *L, struct strategy_decl *d)
 {
-    lua_getfield(L, 1, "name");
+    raw_field(L, 1, "name");
     if (lua_isnil(L, -1)) {
         lua_pop(L, 1);
         return;
@@ -73,7 +81,7 @@ static int string_list(lua_State *L, const char *field, int max)
 
 static void read_symbols(lua_State *L, struct strategy_decl *d)
 {
-    lua_getfield(L, 1, "symbols");
+    raw_field(L, 1, "symbols");
     if (!lua_isnil(L, -1)) {
         int n = string_list(L, "symbols", DECL_SYMBOLS_MAX);
         for (int i = 1; i <= n; i++) {
@@ -101,7 +109,7 @@ static void read_symbols(lua_State *L, struct strategy_decl *d)
 
 static void read_bars(lua_State *L, struct strategy_decl *d)
 {
-    lua_getfield(L, 1, "bars");
+    raw_field(L, 1, "bars");
     if (!lua_isnil(L, -1)) {
         int n = string_list(L, "bars", 16);
         for (int i = 1; i <= n; i++) {
@@ -120,7 +128,7 @@ static void read_bars(lua_State *L, struct strategy_decl *d)
 
 static void read_params(lua_State *L, struct strategy_decl *d)
 {
-    lua_getfield(L, 1, "params");
+    raw_field(L, 1, "params");
     if (!lua_isnil(L, -1)) {
         if (!lua_istable(L, -1))
             luaL_error(L, "strategy{}: params must be a table of name = default");
@@ -164,9 +172,8 @@ static int64_t duration_arg(lua_State *L, int idx, const char *what)
         double s = lua_tonumber(L, idx);
         if (isfinite(s) && s > 0 && s < 1e9) us = (int64_t)llround(s * 1e6);
     }
-    if (us <= 0)
-        luaL_error(L,
-                   "%s must be a positive duration like \"5s\", \"250ms\" or a number of seconds",
+    if (us < 1000)
+        luaL_error(L, "%s must be a duration of at least 1ms, like \"5s\", \"250ms\" or seconds",
                    what);
     return us;
 }
@@ -184,7 +191,7 @@ int api_parse_hhmm(const char *s, int *hh, int *mm)
 
 static void read_window(lua_State *L, struct strategy_decl *d)
 {
-    lua_getfield(L, 1, "window");
+    raw_field(L, 1, "window");
     if (!lua_isnil(L, -1)) {
         if (!lua_istable(L, -1))
             luaL_error(L,
@@ -198,7 +205,7 @@ static void read_window(lua_State *L, struct strategy_decl *d)
             *(i == 1 ? &d->window_open_min : &d->window_close_min) = hh * 60 + mm;
             lua_pop(L, 1);
         }
-        lua_getfield(L, -1, "tz");
+        raw_field(L, -1, "tz");
         const char *zone = lua_isnil(L, -1) ? "UTC" : lua_tostring(L, -1);
         if (!zone || lua_type(L, -1) == LUA_TNUMBER)
             luaL_error(L, "strategy{}: window.tz must be a zone name");
@@ -227,11 +234,11 @@ static int l_strategy(lua_State *L)
     read_symbols(L, d);
     read_bars(L, d);
     read_params(L, d);
-    lua_getfield(L, 1, "every");
+    raw_field(L, 1, "every");
     if (!lua_isnil(L, -1)) d->every_us = duration_arg(L, -1, "strategy{}: every");
     lua_pop(L, 1);
     read_window(L, d);
-    lua_getfield(L, 1, "capital");
+    raw_field(L, 1, "capital");
     if (!lua_isnil(L, -1)) {
         d->capital = lua_tonumber(L, -1);
         if (lua_type(L, -1) != LUA_TNUMBER || !isfinite(d->capital) || d->capital <= 0)

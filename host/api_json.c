@@ -20,7 +20,24 @@ struct conv {
     struct err *e;
     char path[256];
     int depth;
+    int nodes;
+    size_t bytes;
 };
+
+/* Counts one value (and its string bytes) against the limits; -1 with e filled. */
+static int charge(struct conv *c, size_t bytes)
+{
+    c->bytes += bytes;
+    if (++c->nodes > API_JSON_MAX_NODES) {
+        err_set(c->e, "%s: too large (more than %d values)", c->path, API_JSON_MAX_NODES);
+        return -1;
+    }
+    if (c->bytes > API_JSON_MAX_BYTES) {
+        err_set(c->e, "%s: too large (more than %u bytes of text)", c->path, API_JSON_MAX_BYTES);
+        return -1;
+    }
+    return 0;
+}
 
 static cJSON *to_json(struct conv *c, int idx);
 
@@ -53,7 +70,10 @@ static cJSON *table_to_json(struct conv *c, int idx)
         err_set(c->e, "%s: nested deeper than %d levels (or a cycle)", c->path, API_JSON_MAX_DEPTH);
         return NULL;
     }
-    luaL_checkstack(L, 6, "json");
+    if (!lua_checkstack(L, 6)) {
+        err_set(c->e, "%s: nested too deeply", c->path);
+        return NULL;
+    }
     int n;
     size_t mark = strlen(c->path);
     cJSON *out;
@@ -74,6 +94,7 @@ static cJSON *table_to_json(struct conv *c, int idx)
             char key[64];
             if (lua_type(L, -2) == LUA_TSTRING) {
                 util_strlcpy(key, lua_tostring(L, -2), sizeof key);
+                c->bytes += lua_objlen(L, -2);
                 if (lua_objlen(L, -2) >= sizeof key) {
                     err_set(c->e, "%s: key longer than 63 bytes", c->path);
                     lua_pop(L, 2);
@@ -107,6 +128,8 @@ fail:
 static cJSON *to_json(struct conv *c, int idx)
 {
     lua_State *L = c->L;
+    size_t len = lua_type(L, idx) == LUA_TSTRING ? lua_objlen(L, idx) : 0;
+    if (charge(c, len) != 0) return NULL;
     switch (lua_type(L, idx)) {
     case LUA_TNIL:
         return cJSON_CreateNull();
@@ -132,14 +155,14 @@ static cJSON *to_json(struct conv *c, int idx)
 
 cJSON *api_lua_to_json(lua_State *L, int idx, struct err *e)
 {
-    struct conv c = {L, e, "data", 0};
+    struct conv c = {L, e, "data", 0, 0, 0};
     if (idx < 0) idx = lua_gettop(L) + idx + 1;
     return to_json(&c, idx);
 }
 
 static void push_json(lua_State *L, const cJSON *j, int depth)
 {
-    luaL_checkstack(L, 4, "json");
+    luaL_checkstack(L, 4, "json"); /* host step only: a failure is caught there */
     if (depth > API_JSON_MAX_DEPTH) {
         lua_pushnil(L);
         return;

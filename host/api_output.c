@@ -89,6 +89,14 @@ static int l_emit(lua_State *L)
     return 0;
 }
 
+/* Raises when the current callback already published API_EVENTS_PER_CALL events. */
+static void charge_event(lua_State *L, struct api_ctx *c, const char *what)
+{
+    if (++c->events_this_call > API_EVENTS_PER_CALL)
+        luaL_error(L, "%s: more than %d signals and alerts in one callback", what,
+                   API_EVENTS_PER_CALL);
+}
+
 static int l_emit_alert(lua_State *L)
 {
     struct api_ctx *c = api_ctx_of(L);
@@ -101,6 +109,7 @@ static int l_emit_alert(lua_State *L)
                           sev);
     size_t n;
     const char *msg = luaL_checklstring(L, 2, &n);
+    charge_event(L, c, "alert");
     char cut[LOG_LINE_MAX + 1], q[2 * LOG_LINE_MAX + 16];
     util_strlcpy(cut, msg, sizeof cut);
     cJSON *d = cJSON_CreateObject();
@@ -120,6 +129,7 @@ static int l_signal(lua_State *L)
     size_t n;
     const char *name = luaL_checklstring(L, 1, &n);
     if (n == 0 || n > NAME_MAX_LEN) return luaL_argerror(L, 1, "signal name must be 1-63 bytes");
+    charge_event(L, c, "signal");
     cJSON *data = NULL;
     if (!lua_isnoneornil(L, 2)) {
         struct err e;

@@ -96,12 +96,13 @@ static int l_os_time(lua_State *L)
     int defaults[] = {-1, -1, -1, 12, 0, 0};
     int vals[6];
     for (int i = 0; i < 6; i++) {
-        lua_getfield(L, 1, keys[i]);
+        lua_pushstring(L, keys[i]);
+        lua_rawget(L, 1); /* no metamethods of the script's table */
         if (lua_isnil(L, -1) && defaults[i] < 0)
             return luaL_error(L, "os.time: field '%s' missing", keys[i]);
         double v = lua_isnil(L, -1) ? defaults[i] : lua_tonumber(L, -1);
-        if (!isfinite(v) || fabs(v) > 1e7)
-            return luaL_error(L, "os.time: field '%s' is not a number", keys[i]);
+        if ((!lua_isnil(L, -1) && lua_type(L, -1) != LUA_TNUMBER) || !isfinite(v) || fabs(v) > 1e7)
+            return luaL_error(L, "os.time: field '%s' must be a number", keys[i]);
         vals[i] = (int)v;
         lua_pop(L, 1);
     }

@@ -341,6 +341,19 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
     if (check_keys(w, t, keys) || str(w, t, "script", &s->script) || str(w, t, "id", &s->id))
         return -1;
     if (!s->script) return fail(w, "script is required (a path to a .lua file)");
+    if (s->id) {
+        size_t n = strlen(s->id);
+        int ok = n > 0 && n < 64;
+        for (const char *p = s->id; ok && *p; p++)
+            ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
+                 *p == '_' || *p == '-' || *p == '.';
+        if (!ok) {
+            size_t m = enter(w, "id");
+            fail(w, "expected 1-63 characters of letters, digits, _ - .");
+            leave(w, m);
+            return -1;
+        }
+    }
     int syms = subtable(w, t, "symbols");
     if (syms < 0) return -1;
     if (syms > 0) {

@@ -68,7 +68,7 @@ struct bar {
     uint32_t trades;
 };
 
-#define EVENT_SOURCE_MAX 64
+#define EVENT_SOURCE_MAX 80 /* "strategy:" + a 63-byte id fits */
 
 struct event {
     uint64_t seq; /* set by bus_publish */

@@ -346,7 +346,7 @@ static int l_loadmodule(lua_State *L)
     util_strlcpy(rel, name, sizeof rel);
     for (char *p = rel; *p; p++)
         if (*p == '.') *p = '/';
-    struct buf tried = BUF_INIT;
+    char tried[512] = "";
     for (int d = 0; d < SBX_MAX_MODULE_DIRS && s->cfg.module_dirs[d]; d++) {
         const char *dir = s->cfg.module_dirs[d];
         static const char *forms[] = {"%s/%s.lua", "%s/%s/init.lua"};
@@ -365,26 +365,22 @@ static int l_loadmodule(lua_State *L)
                 if (!realpath(path, real) || !realpath(dir, realdir)) continue;
                 size_t dl = strlen(realdir);
                 if (strncmp(real, realdir, dl) != 0 || real[dl] != '/') {
-                    buf_free(&tried);
                     return luaL_error(L, "module '%s' resolves outside %s (refused)", name, dir);
                 }
                 size_t len;
                 char *text = util_read_file(path, s->cfg.script_limit, &len);
                 if (!text) {
                     int e = errno;
-                    buf_free(&tried);
                     return luaL_error(L, "cannot read module '%s' (%s): %s", name, path,
                                       e == EFBIG ? "larger than the script limit" : strerror(e));
                 }
                 int rc = luaL_loadbufferx(L, text, len, chunk, "t");
                 free(text);
                 if (rc != 0) {
-                    buf_free(&tried);
                     return lua_error(L);
                 }
                 chunk_store(L, path, &st);
             }
-            buf_free(&tried);
             int known = 0;
             for (int i = 0; i < s->nmodules; i++) known |= !strcmp(s->modules[i], path);
             if (!known) {
@@ -394,12 +390,10 @@ static int l_loadmodule(lua_State *L)
             lua_pushstring(L, path);
             return 2;
         }
-        buf_printf(&tried, "%s%s", tried.len ? ", " : "", dir);
+        size_t used = strlen(tried);
+        snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", dir);
     }
-    lua_pushfstring(L, "module '%s' not found (searched %s)", name,
-                    tried.len ? tried.p : "nowhere");
-    buf_free(&tried);
-    return lua_error(L);
+    return luaL_error(L, "module '%s' not found (searched %s)", name, tried[0] ? tried : "nowhere");
 }
 
 /* ---- building a state ------------------------------------------------------------- */

@@ -53,6 +53,7 @@ static void sha256_hex(const char *text, size_t len, char out[65])
 
 void strategy_version_free(struct version *v)
 {
+    if (v->ctx && v->ctx->st) strategy_cancel_timers(v->ctx->st, v->ctx);
     sbx_free(v->sbx);
     if (v->ctx) {
         strategy_decl_free(&v->ctx->decl);
@@ -263,7 +264,7 @@ static void unload(struct strategy *st)
 {
     strategy_save_state(st);
     strategy_remember_deps(st);
-    strategy_cancel_timers(st, 0);
+    strategy_cancel_timers(st, NULL);
     strategy_version_free(&st->cur);
     strategy_routes_dirty(st);
 }
@@ -336,6 +337,7 @@ enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int na
     struct bus *bus = st->set->host->bus;
     bus_hold(bus);
     st->calls++;
+    ((struct api_ctx *)sbx_owner(s))->events_this_call = 0;
     enum sbx_status rc = sbx_call(s, nargs, 0, b, se);
     bus_release(bus);
     return rc;
@@ -409,6 +411,19 @@ static void dispatch_market(struct strategies *ss, const struct event *ev)
     }
 }
 
+struct push_event_job {
+    const struct host *host;
+    const struct event *ev;
+};
+
+/* Host step: pushes the event table; argument 1 is the slots table. */
+static int push_event_step(lua_State *L, void *ud)
+{
+    const struct push_event_job *job = ud;
+    api_push_event(L, 1, job->host, job->ev);
+    return 1;
+}
+
 static void dispatch_other(struct strategies *ss, const struct event *ev)
 {
     enum cb cb = ev->type == EV_ALERT ? CB_ALERT : CB_EVENT;
@@ -419,7 +434,19 @@ static void dispatch_other(struct strategies *ss, const struct event *ev)
         snprintf(own, sizeof own, "strategy:%s", st->id);
         if (!strcmp(ev->source, own)) continue; /* not its own signals and alerts */
         if (!strategy_push_cb(st, cb)) continue;
-        api_push_event(sbx_lua(st->cur.sbx), API_SLOTS, ss->host, ev);
+        /* payloads come from other scripts and have any size: push them protected, and
+         * a receiver too full to take one is faulted for memory, alone */
+        struct push_event_job job = {ss->host, ev};
+        struct err e;
+        lua_pushvalue(sbx_lua(st->cur.sbx), API_SLOTS);
+        if (sbx_host_step(st->cur.sbx, push_event_step, &job, 1, 1, &e) != 0) {
+            lua_pop(sbx_lua(st->cur.sbx), 1); /* the callback */
+            struct sbx_error se = {.status = SBX_ERR_MEMORY};
+            snprintf(se.message, sizeof se.message, "cannot receive event %llu: %s",
+                     (unsigned long long)ev->seq, e.msg);
+            strategy_report_error(st, strategy_cb_names[cb], &se, 1);
+            continue;
+        }
         strategy_call(st, cb, 1, SBX_BUDGET_CALL);
     }
 }
@@ -450,7 +477,7 @@ struct strategies *strategies_new(struct host *h, const struct strategy_limits *
 
 static void strategy_free(struct strategy *st)
 {
-    strategy_cancel_timers(st, 0);
+    strategy_cancel_timers(st, NULL);
     strategy_version_free(&st->cur);
     free(st->timers);
     free(st->script);
@@ -551,8 +578,12 @@ int strategy_restore_state(struct strategy *st, struct version *v, const struct 
     lua_State *L = sbx_lua(v->sbx);
     if (saved && saved->len) {
         int missing = 0;
-        if (sbx_serial_load(v->sbx, saved->p, saved->len, &missing, e) != 0)
-            return err_prefix(e, "%s: restoring state", st->id);
+        /* restoring may require class modules, whose top level may publish events */
+        struct bus *bus = st->set->host->bus;
+        bus_hold(bus);
+        int rc = sbx_serial_load(v->sbx, saved->p, saved->len, &missing, e);
+        bus_release(bus);
+        if (rc != 0) return err_prefix(e, "%s: restoring state", st->id);
         if (missing)
             log_warn("strategy", "state objects lost their class", "id=%s count=%d", st->id,
                      missing);

@@ -50,7 +50,7 @@ struct stimer {
     struct strategy *st;
     char name[64];
     uint64_t id;
-    unsigned version;
+    const struct api_ctx *ctx; /* the sandbox that made it; the timer dies with it */
     int daily, hh, mm;
     struct tz *tz;
     int one_shot;
@@ -127,8 +127,9 @@ int strategy_report_error(struct strategy *st, const char *phase, const struct s
                           int count_storm);
 
 /* strategy_timer.c */
-/* Cancels the timers of one version (version 0: all). */
-void strategy_cancel_timers(struct strategy *st, unsigned version);
+#define STRATEGY_TIMERS_MAX 1000
+/* Cancels the timers made by one sandbox (ctx NULL: all). */
+void strategy_cancel_timers(struct strategy *st, const struct api_ctx *ctx);
 /* Arms the declaration's `every` timer for the loaded version. */
 void strategy_arm_every(struct strategy *st);
 

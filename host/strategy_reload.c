@@ -49,10 +49,23 @@ static void reload_failed(struct strategy *st, const char *msg)
     strategy_publish(st, EV_STRATEGY_ERROR, d);
 }
 
+static int reload_transaction(struct strategy *st, struct err *e);
+
+/* Events the new version publishes while it loads and takes over (and the
+ * STRATEGY_RELOAD/ERROR event itself) are delivered once the transaction is over. */
 int strategy_reload(struct strategy *st, struct err *e)
 {
+    struct bus *bus = st->set->host->bus;
+    ASSERT(!bus_dispatching(bus));
+    bus_hold(bus);
+    int rc = reload_transaction(st, e);
+    bus_release(bus);
+    return rc;
+}
+
+static int reload_transaction(struct strategy *st, struct err *e)
+{
     struct strategies *ss = st->set;
-    ASSERT(!bus_dispatching(ss->host->bus));
     int64_t t0 = mono_ns();
     unsigned old = st->version, next = st->version + 1;
     struct version nv;
@@ -89,14 +102,12 @@ int strategy_reload(struct strategy *st, struct err *e)
             }
         }
         if (rc != 0) {
-            strategy_cancel_timers(st, next);
-            strategy_version_free(&nv);
+            strategy_version_free(&nv); /* its timers die with it */
             reload_failed(st, e->msg);
             return -1;
         }
     }
-    /* 3. swap */
-    strategy_cancel_timers(st, old);
+    /* 3. swap (freeing the old version cancels its timers) */
     if (st->cur.sbx) strategy_version_free(&st->cur);
     st->cur = nv;
     st->version = next;

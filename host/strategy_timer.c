@@ -1,8 +1,9 @@
 /* strategy_timer.c: timers of strategy instances: timer.every/after/at/cancel from the
  * Lua API (api_time.c) and the declaration's `every`.
  *
- * A timer belongs to the version of the script that made it (api_ctx.version) and is
- * cancelled with it, so an old version's timer never fires after a reload. Timers ride
+ * A timer belongs to the sandbox that made it (its api_ctx) and is freed with that
+ * sandbox (strategy_version_free), so an old version's timer never fires after a
+ * reload, and neither does one armed by a load that then failed. Timers ride
  * the host's timer queue; daily ones (timer.at) are rescheduled after each firing
  * through their time zone, so a DST change moves them correctly. */
 #include <cjson/cJSON.h>
@@ -37,11 +38,11 @@ static void remove_timer(struct strategy *st, int i)
     st->timers[i] = st->timers[--st->ntimers];
 }
 
-/* Cancels the timers of one version (version 0: all). */
-void strategy_cancel_timers(struct strategy *st, unsigned version)
+/* Cancels the timers made by one sandbox (ctx NULL: all). */
+void strategy_cancel_timers(struct strategy *st, const struct api_ctx *ctx)
 {
     for (int i = st->ntimers - 1; i >= 0; i--)
-        if (!version || st->timers[i]->version == version) remove_timer(st, i);
+        if (!ctx || st->timers[i]->ctx == ctx) remove_timer(st, i);
 }
 
 static int64_t next_daily(struct stimer *t, int64_t after_us)
@@ -56,9 +57,13 @@ int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int6
     struct strategy *st = c->st;
     if (!st) return err_set(e, "timers are not available here");
     struct host *h = st->set->host;
+    int mine = 0;
+    for (int i = 0; i < st->ntimers; i++) mine += st->timers[i]->ctx == c;
+    if (mine >= STRATEGY_TIMERS_MAX)
+        return err_set(e, "too many timers (at most %d per strategy)", STRATEGY_TIMERS_MAX);
     struct stimer *t = xcalloc(1, sizeof *t);
     t->st = st;
-    t->version = c->version;
+    t->ctx = c;
     util_strlcpy(t->name, name, sizeof t->name);
     if (daily_hh >= 0) {
         t->tz = tz_load(zone ? zone : "UTC", NULL, e);
@@ -73,7 +78,7 @@ int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int6
     }
     t->one_shot = period_us <= 0 && !t->daily;
     for (int i = 0; i < st->ntimers; i++)
-        if (st->timers[i]->version == c->version && !strcmp(st->timers[i]->name, name)) {
+        if (st->timers[i]->ctx == c && !strcmp(st->timers[i]->name, name)) {
             remove_timer(st, i);
             break;
         }
@@ -88,7 +93,7 @@ int strategy_timer_cancel(struct api_ctx *c, const char *name)
     struct strategy *st = c->st;
     if (!st) return -1;
     for (int i = 0; i < st->ntimers; i++)
-        if (st->timers[i]->version == c->version && !strcmp(st->timers[i]->name, name)) {
+        if (st->timers[i]->ctx == c && !strcmp(st->timers[i]->name, name)) {
             remove_timer(st, i);
             return 0;
         }
@@ -104,6 +109,8 @@ static void timer_fire(void *arg, uint64_t id)
         t->id = timerq_add(h->timers, next_daily(t, clock_now_us(&h->clock)), 0, timer_fire, t);
     char name[64];
     util_strlcpy(name, t->name, sizeof name);
+    /* only the sandbox that made the timer is called (its timers die with it anyway) */
+    int live = t->ctx == st->cur.ctx;
     if (t->one_shot) {
         for (int i = 0; i < st->ntimers; i++)
             if (st->timers[i] == t) {
@@ -112,7 +119,7 @@ static void timer_fire(void *arg, uint64_t id)
                 break;
             }
     }
-    if (st->status != STRATEGY_RUNNING || !strategy_push_cb(st, CB_TIMER)) return;
+    if (!live || st->status != STRATEGY_RUNNING || !strategy_push_cb(st, CB_TIMER)) return;
     lua_pushstring(sbx_lua(st->cur.sbx), name);
     strategy_call(st, CB_TIMER, 1, SBX_BUDGET_CALL);
 }

@@ -81,9 +81,9 @@ def test_declaration_errors_refuse_to_start():
         ("strategy { params = 5 }", "params must be a table"),
         ("strategy { params = { x = {} } }", "params.x"),
         ("strategy { params = { x = 0/0 } }", "params.x must be a finite number"),
-        ('strategy { every = "soon" }', "every must be a positive duration"),
-        ("strategy { every = 0 }", "every must be a positive duration"),
-        ("strategy { every = 0/0 }", "every must be a positive duration"),
+        ('strategy { every = "soon" }', "every must be a duration of at least 1ms"),
+        ("strategy { every = 0 }", "every must be a duration of at least 1ms"),
+        ("strategy { every = 0/0 }", "every must be a duration of at least 1ms"),
         ('strategy { window = { "09:30", "16:00", tz = "Mars/Olympus" } }', "window.tz"),
         ('strategy { window = { "9:30", "16:00" } }', "window[1]"),
         ('strategy { window = { "09:30", "25:00" } }', "window[2]"),
@@ -612,6 +612,71 @@ end
     expect(backwards == 0, f"seq did not increase {backwards} times")
     host = h.grep(r"host stopped events=")[0].kv
     expect(host["gaps"] == "0", host)
+
+
+# ---- limits found in review ------------------------------------------------------------
+
+def test_host_never_runs_metamethods_of_script_tables():
+    files = {"m.lua": """
+local hits = 0
+local decl = setmetatable({ name = "m" }, { __index = function(_, k) hits = hits + 1 end })
+strategy(decl)
+local t = setmetatable({ year = 2026, month = 1, day = 5 },
+                       { __index = function(_, k) hits = hits + 1 return 0 end })
+local when = os.time(t)
+function on_start() log.info("hits %d when %d", hits, when) end
+"""}
+    h = run_host(files, secs=1)
+    expect_ok(h)
+    got = fields(h, "m", "hits")
+    expect(got and got[0][0] == "0", f"the host ran a script's __index: {got}")
+    expect(int(got[0][2]) == 1767614400, got)  # 2026-01-05 12:00:00 UTC (hour defaults to 12)
+
+
+def test_signal_size_and_count_limits():
+    files = {"s.lua": """
+strategy { name = "s" }
+function on_start()
+  local big = {}
+  for i = 1, 20000 do big[i] = i end
+  local ok, e = pcall(signal, "big", big)
+  log.info("big %s", tostring(e))
+  local ok2, e2 = pcall(signal, "text", { s = string.rep("x", 100000) })
+  log.info("text %s", tostring(e2))
+  local sent, err = 0, nil
+  for i = 1, 2000 do
+    local ok3, e3 = pcall(signal, "n", { i = i })
+    if not ok3 then err = e3 break end
+    sent = sent + 1
+  end
+  state.report = string.format("sent %d then: %s", sent, tostring(err))
+end
+-- the signals' own log lines used up the log budget; report once it has refilled
+function on_stop() log.info("%s", state.report) end
+"""}
+    h = run_host(files, secs=3)
+    ms = msgs(h, "s")
+    expect(any("too large (more than 10000 values)" in m for m in ms), ms)
+    expect(any(m.startswith("text") and "too large" in m for m in ms), ms)
+    # the two refused signals above count as attempts too
+    expect(any(m.startswith("sent 998 then:") and "more than 1000 signals" in m for m in ms), ms)
+
+
+def test_long_ids_still_tell_senders_apart():
+    sender = 'strategy { name = "p' + "p" * 55 + '_sender", every = "1s" }\n' \
+             'function on_timer() signal("ping", {}) end\n'
+    receiver = 'strategy { name = "p' + "p" * 55 + '_recv" }\n' \
+               'function on_event(e) log.info("got %s", e.data.name) end\n'
+    h = run_host({"a.lua": sender, "b.lua": receiver}, secs=3)
+    expect_ok(h)
+    expect(msgs(h, "p" + "p" * 55 + "_recv"), "a receiver with a long shared id prefix got nothing")
+
+
+def test_config_id_is_checked():
+    h = Host(cfg([("a.lua", "bad id")]), files={"a.lua": "strategy {}\n"}, args=["--for", "1s"])
+    rc = h.wait_exit()
+    expect(rc == 2, f"exit {rc}")
+    expect(h.grep(r"strategies\[1\]\.id: expected 1-63 characters"), log_tail(h))
 
 
 if __name__ == "__main__":

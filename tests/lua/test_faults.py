@@ -109,7 +109,30 @@ end
     assert counts(h.wait_for(r"witness final"))["gaps"] == 0
 
 
+def test_receiver_too_full_for_an_event_faults_alone():
+    receiver = """strategy { name = "culprit" }
+function on_start() state.hoard = string.rep("h", 12 * 1024 * 1024) end
+function on_event(e) log.info("got %d bytes", #e.data.blob) end
+"""
+    sender = """strategy { name = "sender", every = "100ms" }
+local n = 0
+function on_timer()
+  n = n + 1
+  if n == 3 then signal("big", { blob = string.rep("x", 60000) }) end
+end
+"""
+    h = Host(config('{ script = "s/culprit.lua" }, { script = "s/sender.lua" }, '
+                    '{ script = "s/witness.lua" }', rate=2000, extra="sandbox = { memory_mb = 12 },"),
+             {"s/culprit.lua": receiver, "s/sender.lua": sender, "s/witness.lua": WITNESS})
+    err = h.wait_for(r"ERROR strategy error id=culprit ")
+    assert err.kv["kind"] == "memory" and err.kv["fatal"] == "yes", err
+    h.wait_for(r"strategy faulted; stopped alone id=culprit")
+    h.wait_for(r"witness count=4000")
+    assert h.stop() == 0
+    assert counts(h.wait_for(r"witness final"))["gaps"] == 0
+
+
 if __name__ == "__main__":
     main([test_runaway_jit_loop_stopped_within_twice_its_budget,
           test_pcall_wrapped_runaway_cannot_swallow_the_stop, test_memory_cap_faults_alone,
-          test_error_storm_faults_alone])
+          test_error_storm_faults_alone, test_receiver_too_full_for_an_event_faults_alone])

@@ -109,6 +109,39 @@ def test_fixed_script_revives_faulted_strategy():
     assert h.stop() == 0
 
 
+def test_timers_armed_by_a_failed_reload_never_fire():
+    h = start()
+    h.wait_for(r'msg="timer tick_v1 from v1')
+    # the new text arms a timer at load time, then fails its declaration
+    h.write("s/r.lua", 'timer.every("50ms", "from_failed")\nstrategy { name = "r", symbols = { "NOPE" } }\n')
+    h.wait_for(r"reload failed; old version keeps running id=r")
+    for _ in range(5):
+        h.wait_for(r'msg="timer tick_v1 from v1')
+    assert not h.grep(r"from_failed"), "a timer of the failed version fired"
+    assert h.stop() == 0
+
+
+def test_class_module_publishing_while_state_is_restored():
+    files = {
+        "tscripts/lazycls.lua": 'signal("module_loaded", {})\n'
+                                'local C = class("lazycls")\nfunction C:hello() return "hi" end\n'
+                                'return function() return setmetatable({}, C) end\n',
+        "s/a.lua": 'strategy { name = "a" }\n'
+                   'function on_start() state.obj = require("lazycls")() end\n',
+        "s/b.lua": 'strategy { name = "b" }\n'
+                   'function on_event(e) log.info("b got %s", e.data.name) end\n',
+    }
+    h = Host(config('{ script = "s/b.lua" }, { script = "s/a.lua" }', extra='scripts = "tscripts",'),
+             files)
+    h.wait_for(r"b got module_loaded")
+    h.write("s/a.lua", 'strategy { name = "a" }\n'
+                       'function on_reload() log.info("restored says %s", state.obj:hello()) end\n')
+    h.wait_for(r"restored says hi")
+    h.wait_for(r"strategy reloaded id=a version=2")
+    h.wait_for(r"b got module_loaded")  # delivered after the swap, never inside the transaction
+    assert h.stop() == 0
+
+
 NO_LOSS = """
 local VERSION = {version}
 strategy {{ name = "counter" }}
@@ -160,4 +193,5 @@ def test_hundred_reloads_lose_no_event():
 if __name__ == "__main__":
     main([test_syntax_error_keeps_old_version, test_error_in_on_reload_keeps_old_version,
           test_state_carried_and_old_timers_never_fire, test_module_change_reloads_dependents,
-          test_fixed_script_revives_faulted_strategy, test_hundred_reloads_lose_no_event])
+          test_fixed_script_revives_faulted_strategy, test_timers_armed_by_a_failed_reload_never_fire,
+          test_class_module_publishing_while_state_is_restored, test_hundred_reloads_lose_no_event])
