@@ -393,7 +393,9 @@ static int l_loadmodule(lua_State *L)
         size_t used = strlen(tried);
         snprintf(tried + used, sizeof tried - used, "%s%s", used ? ", " : "", dir);
     }
-    return luaL_error(L, "module '%s' not found (searched %s)", name, tried[0] ? tried : "nowhere");
+    /* no position: the caller's line is added by the message handler's report */
+    lua_pushfstring(L, "module '%s' not found (searched %s)", name, tried[0] ? tried : "nowhere");
+    return lua_error(L);
 }
 
 /* ---- building a state ------------------------------------------------------------- */
