@@ -6,10 +6,11 @@
  * queries are pure functions of the loaded data and touch no process-global state
  * (no TZ variable, no localtime), so zones are safe to share between threads.
  *
- * Data flow: tz_load reads the whole file, tzif_parse validates it (header counts
- * against the file size, type indexes, offsets within +-26 h, ascending transitions,
- * a parseable footer) and copies it into the struct; anything inconsistent is refused
- * with a message naming the file. For a v2+ file the 32-bit v1 block is only skipped.
+ * Data flow: tz_load reads the whole file (tz_parse is given the bytes), tzif_parse
+ * validates it (header counts against the file size, type indexes, offsets within
+ * +-26 h, ascending transitions, a parseable footer) and copies it into the struct;
+ * anything inconsistent is refused with a message naming the file. For a v2+ file the 32-bit v1
+ * block is only skipped.
  *
  * Invariants after a successful load: n_types >= 1; every trans_type[i] < n_types;
  * trans_s strictly ascending; every offset (table or rule) is in (-26 h, +26 h). The
@@ -78,9 +79,11 @@ static int64_t floor_div(int64_t a, int64_t b)
     return a / b - (a % b != 0 && (a < 0) != (b < 0));
 }
 
+/* Not a - floor_div(a, b) * b: near INT64_MIN that product overflows. */
 static int64_t floor_mod(int64_t a, int64_t b)
 {
-    return a - floor_div(a, b) * b;
+    int64_t r = a % b;
+    return r != 0 && (r < 0) != (b < 0) ? r + b : r;
 }
 
 static int64_t clamp_t(int64_t t)
@@ -145,9 +148,11 @@ static void rule_year_changes(const struct tz_rule *r, int64_t y, struct rule_ch
     out[1].to_dst = false;
 }
 
-/* The latest change at or before t decides. Looking at the neighbouring years covers
- * changes shifted across New Year by their /time, and southern-hemisphere rules. On a
- * tie (e.g. "EST5EDT,0/0,J365/25", DST all year) the change into DST wins. */
+/* The latest change at or before t decides. A year's changes fall within about 8 days
+ * of that year (a /time of up to 167 h, plus the offset), so for t in year y the latest
+ * start and the latest end at or before t are those of years y-2..y+1: start of y-1
+ * may fall in January of y after t, leaving start of y-2 the latest. On a tie (e.g.
+ * "EST5EDT,0/0,J365/25", DST all year) the change into DST wins. */
 static int32_t rule_offset_at(const struct tz_rule *r, int64_t t)
 {
     if (!r->has_dst) return r->std_off_s;
@@ -155,7 +160,7 @@ static int32_t rule_offset_at(const struct tz_rule *r, int64_t t)
     int64_t y = year_of_days(floor_div(t, TZ_DAY_S));
     bool found = false, dst = false;
     int64_t best = 0;
-    for (int64_t yy = y - 1; yy <= y + 1; yy++) {
+    for (int64_t yy = y - 2; yy <= y + 1; yy++) {
         struct rule_change c[2];
         rule_year_changes(r, yy, c);
         for (int i = 0; i < 2; i++) {
@@ -407,9 +412,9 @@ static int footer_read(struct tz *z, const uint8_t *p, size_t avail, const char 
     return 0;
 }
 
-static int tzif_parse(struct tz *z, const uint8_t *data, size_t len, const char *path,
-                      struct err *e)
+static int tzif_parse(struct tz *z, const void *bytes, size_t len, const char *path, struct err *e)
 {
+    const uint8_t *data = bytes;
     struct tzif_hdr h;
     if (hdr_read(data, len, &h, path, e) != 0) return -1;
     int time_len = 4;
@@ -457,6 +462,23 @@ static struct tz *tz_alloc(const char *name)
     return z;
 }
 
+/* A zone named name from the TZif bytes in data; messages name the source as label. */
+static struct tz *parse_zone(const char *name, const void *data, size_t len, const char *label,
+                             struct err *e)
+{
+    struct tz *z = tz_alloc(name);
+    if (tzif_parse(z, data, len, label, e) != 0) {
+        tz_free(z);
+        return NULL;
+    }
+    return z;
+}
+
+struct tz *tz_parse(const char *name, const void *data, size_t len, struct err *e)
+{
+    return parse_zone(name, data, len, name, e);
+}
+
 struct tz *tz_load(const char *name, const char *zoneinfo_dir, struct err *e)
 {
     if (!name || !name_ok(name)) {
@@ -464,8 +486,8 @@ struct tz *tz_load(const char *name, const char *zoneinfo_dir, struct err *e)
                 name ? name : "(null)");
         return NULL;
     }
-    struct tz *z = tz_alloc(name);
     if (strcmp(name, "UTC") == 0 || strcmp(name, "Etc/UTC") == 0) {
+        struct tz *z = tz_alloc(name);
         z->n_types = 1;
         z->types = xcalloc(1, sizeof *z->types);
         return z;
@@ -474,7 +496,7 @@ struct tz *tz_load(const char *name, const char *zoneinfo_dir, struct err *e)
     const char *dir = zoneinfo_dir ? zoneinfo_dir : "/usr/share/zoneinfo";
     if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, name) >= sizeof path) {
         err_set(e, "tz: zoneinfo path too long for zone \"%s\"", name);
-        goto fail;
+        return NULL;
     }
     size_t len;
     char *data = util_read_file(path, TZ_FILE_MAX, &len);
@@ -483,15 +505,11 @@ struct tz *tz_load(const char *name, const char *zoneinfo_dir, struct err *e)
         if (en == ENOENT || en == ENOTDIR || en == EISDIR)
             err_set(e, "tz: unknown time zone \"%s\" (%s: %s)", name, path, strerror(en));
         else err_set(e, "tz: cannot read %s: %s", path, strerror(en));
-        goto fail;
+        return NULL;
     }
-    int rc = tzif_parse(z, (const uint8_t *)data, len, path, e);
+    struct tz *z = parse_zone(name, data, len, path, e);
     free(data);
-    if (rc != 0) goto fail;
     return z;
-fail:
-    tz_free(z);
-    return NULL;
 }
 
 void tz_free(struct tz *z)

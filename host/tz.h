@@ -7,6 +7,7 @@
 #ifndef LUATRADE_TZ_H
 #define LUATRADE_TZ_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -17,6 +18,10 @@ struct tz;
  * a leading '/', or characters outside [A-Za-z0-9_+-/] are refused. Returns NULL and
  * fills e when unknown or malformed. zoneinfo_dir NULL means /usr/share/zoneinfo. */
 struct tz *tz_load(const char *name, const char *zoneinfo_dir, struct err *e);
+/* Parses TZif bytes (as read from a zoneinfo file) with the same checks as tz_load;
+ * name is copied, becomes tz_name and labels error messages. data is only read and
+ * need not outlive the call. Returns NULL and fills e when malformed. */
+struct tz *tz_parse(const char *name, const void *data, size_t len, struct err *e);
 void tz_free(struct tz *z);
 const char *tz_name(const struct tz *z);
 

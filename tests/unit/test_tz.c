@@ -375,10 +375,26 @@ static void test_footer_rules(void **s)
     for (size_t i = 0; i < ARRAY_LEN(ts); i++) assert_int_equal(tz_offset_at(z, ts[i]), -4 * H);
     tz_free(z);
 
+    /* Found by fuzz_tz: the start of 1969 falls on 1970-01-02 (111600), so from New Year
+     * until then the start of 1968 (1969-01-02) is the latest change, DST; the offset
+     * must not change at 0, where there is no transition. */
+    struct tt minus24 = {-24 * H, 0};
+    z = footer_zone("NewYear", "<-24>24<+24>-24:9,M12.5.6/127,3", &minus24);
+    assert_int_equal(tz_offset_at(z, -1), 24 * H + 540);
+    assert_int_equal(tz_offset_at(z, 0), 24 * H + 540);
+    assert_change(z, 179460, 24 * H + 540, -24 * H); /* the end of 1970 */
+    assert_int_equal(tz_next_local_time(z, 0, 1, 30), 5400 - 24 * H - 540 + 86400);
+    tz_free(z);
+
     struct tt gmt = {0, 0};
     z = footer_zone("Gmt0", "GMT0", &gmt);
     assert_int_equal(tz_offset_at(z, INT64_MAX), 0);
     assert_int_equal(tz_offset_at(z, INT64_MIN), 0);
+    tz_free(z);
+
+    /* Found by fuzz_tz: floor_mod overflowed (UB) at the bottom of int64. */
+    z = footer_zone("Gmt0", "GMT0", &gmt);
+    assert_int_equal(tz_local_seconds_of_day(z, INT64_MIN), 30592); /* -2^63 mod 86400 */
     tz_free(z);
 }
 
