@@ -74,7 +74,7 @@ static void put_u32(struct buf *b, uint32_t v)
 static int fail(struct dumper *d, const char *what)
 {
     snprintf(d->error, sizeof d->error,
-             "%s %s: state must hold only data (tables, strings, "
+             "%.300s %s: state must hold only data (tables, strings, "
              "numbers, booleans)",
              d->path, what);
     return -1;
@@ -254,6 +254,7 @@ static int load_value(lua_State *L, struct reader *r, int refs, int classes)
     uint32_t n;
     switch (tag) {
     case '0':
+        if (r->depth > 0) return r->error = "nil inside a table", -1;
         lua_pushnil(L);
         return 0;
     case 'F':
@@ -277,11 +278,11 @@ static int load_value(lua_State *L, struct reader *r, int refs, int classes)
         r->p += n;
         return 0;
     case 'R':
-        if (get_u32(r, &n) || (int)n >= r->ntables) return r->error = "bad reference", -1;
+        if (get_u32(r, &n) || n >= (uint32_t)r->ntables) return r->error = "bad reference", -1;
         lua_rawgeti(L, refs, (int)n + 1);
         return 0;
     case 'B': {
-        if (++r->depth > SBX_SERIAL_MAX_DEPTH + 1) return r->error = "nested too deeply", -1;
+        if (++r->depth > SBX_SERIAL_MAX_DEPTH) return r->error = "nested too deeply", -1;
         luaL_checkstack(L, 8, "state too deep");
         if (get_u32(r, &n) || (size_t)(r->end - r->p) < n) return r->error = "truncated class", -1;
         lua_newtable(L);

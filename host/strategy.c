@@ -54,6 +54,9 @@ static void sha256_hex(const char *text, size_t len, char out[65])
 void strategy_version_free(struct version *v)
 {
     if (v->ctx && v->ctx->st) strategy_cancel_timers(v->ctx->st, v->ctx);
+    if (v->ctx && v->ctx->log_dropped) /* drops not yet reported by a later line */
+        log_warn("strategy", "log lines dropped (rate limit)", "id=%s dropped=%llu",
+                 v->ctx->strategy_id, (unsigned long long)v->ctx->log_dropped);
     sbx_free(v->sbx);
     if (v->ctx) {
         strategy_decl_free(&v->ctx->decl);

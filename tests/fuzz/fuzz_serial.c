@@ -13,11 +13,8 @@
  *    compared after canon() rewrites each with every table's entries sorted by key.
  *    When two table keys of one table cannot be told apart by canon (same shape), only
  *    the lengths are compared.
- * Two known defects of sbx_serial.c are tolerated so the target runs clean, each
- * marked KNOWN: (1) load accepts 101 levels of nesting where dump stops at 100;
- * (2) 'R' ids >= 2^31 pass the bounds check (signed compare) and load as nil. The
- * depth limit also makes a dump fail on a loaded value whose tables dump reaches by a
- * deeper path than the input did (shared references); that refusal is allowed too. */
+ * The depth limit can make a dump fail on a loaded value whose tables dump reaches by
+ * a deeper path than the input did (shared references); that refusal is allowed. */
 #include <math.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -76,7 +73,6 @@ struct ref {
     const uint8_t *p, *end;
     uint32_t ntables;
     int depth;
-    int quirks; /* 1: behave like sbx_serial.c's KNOWN defects */
 };
 
 static int ref_u32(struct ref *r, uint32_t *v)
@@ -96,6 +92,7 @@ static int ref_value(struct ref *r, int *unusable_key)
     if (r->p >= r->end) return -1;
     switch (*r->p++) {
     case '0':
+        if (r->depth > 0) return -1; /* nil only as the root */
         *unusable_key = 1;
         return 0;
     case 'F':
@@ -117,13 +114,9 @@ static int ref_value(struct ref *r, int *unusable_key)
         return 0;
     case 'R':
         if (ref_u32(r, &n)) return -1;
-        if (r->quirks && n >= (UINT32_C(1) << 31)) { /* KNOWN (2): loads as nil */
-            *unusable_key = 1;
-            return 0;
-        }
         return n < r->ntables ? 0 : -1;
     case 'B': {
-        if (++r->depth > SBX_SERIAL_MAX_DEPTH + r->quirks) return -1; /* KNOWN (1) */
+        if (++r->depth > SBX_SERIAL_MAX_DEPTH) return -1;
         if (ref_u32(r, &n) || (size_t)(r->end - r->p) < n) return -1;
         r->p += n;
         r->ntables++;
@@ -143,9 +136,9 @@ static int ref_value(struct ref *r, int *unusable_key)
 }
 
 /* 1 when data is one well-formed value; *ntables (may be NULL) receives its tables. */
-static int ref_valid(const uint8_t *data, size_t len, int quirks, uint32_t *ntables)
+static int ref_valid(const uint8_t *data, size_t len, uint32_t *ntables)
 {
-    struct ref r = {data, data + len, 0, 0, quirks};
+    struct ref r = {data, data + len, 0, 0};
     int ignored;
     int ok = ref_value(&r, &ignored) == 0 && r.p == r.end;
     if (ntables) *ntables = r.ntables;
@@ -369,7 +362,7 @@ static int dump_top(struct sbx *s, uint32_t ntables, struct buf *out)
         return -1;
     }
     uint32_t n;
-    CHECK(ref_valid((const uint8_t *)out->p, out->len, 0, &n) && n <= ntables);
+    CHECK(ref_valid((const uint8_t *)out->p, out->len, &n) && n <= ntables);
     return 0;
 }
 
@@ -383,7 +376,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int missing = -1;
     int rc = sbx_serial_load(s, (const char *)data, size, &missing, &e);
     uint32_t ntables;
-    int valid = ref_valid(data, size, 1, &ntables);
+    int valid = ref_valid(data, size, &ntables);
     if (rc != 0) {
         CHECK(lua_gettop(L) == top);
         CHECK(e.msg[0] != '\0');

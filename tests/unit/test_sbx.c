@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "sbx.h"
+#include "sbx_serial.h"
 #include "sbx_watchdog.h"
 #include "util.h"
 
@@ -289,6 +290,58 @@ static void test_probe(void **state)
     unsetenv("LUATRADE_SBX_PROBE");
 }
 
+/* The state serializer: round trip, sharing and cycles, refusals with a path, and
+ * malformed bytes (nesting past the limit, references past the table count, nil
+ * inside a table) refused with a message. */
+static void test_serial(void **state)
+{
+    struct sbx *s = new_sbx(0, 0);
+    lua_State *L = sbx_lua(s);
+    struct sbx_error se;
+    const char *code = "local t = { 1, 'two', x = { y = true } } t.self = t t.shared = t.x "
+                       "return t";
+    assert_int_equal(sbx_load(s, code, strlen(code), "t.lua", &se), SBX_OK);
+    assert_int_equal(sbx_call(s, 0, 1, SBX_BUDGET_CALL, &se), SBX_OK);
+    struct buf b = BUF_INIT;
+    struct err e;
+    assert_int_equal(sbx_serial_dump(s, -1, "state", &b, &e), 0);
+    lua_pop(L, 1);
+    assert_int_equal(sbx_serial_load(s, b.p, b.len, NULL, &e), 0);
+    lua_setglobal(L, "copy");
+    expect_ok(s,
+              "return (copy.self == copy and copy.shared == copy.x and copy[2] == 'two' "
+              "and copy.x.y == true) and 'same' or 'different'",
+              "same");
+    buf_free(&b);
+
+    const char *bad = "return { a = { f = function() end } }";
+    assert_int_equal(sbx_load(s, bad, strlen(bad), "t.lua", &se), SBX_OK);
+    assert_int_equal(sbx_call(s, 0, 1, SBX_BUDGET_CALL, &se), SBX_OK);
+    assert_int_equal(sbx_serial_dump(s, -1, "state", &b, &e), -1);
+    assert_non_null(strstr(e.msg, "state.a.f is a function"));
+    lua_pop(L, 1);
+
+    /* 101 nested tables ({k = {k = ... {}}}): over the limit when loading too */
+    struct buf deep = BUF_INIT;
+    for (int i = 0; i < SBX_SERIAL_MAX_DEPTH; i++) buf_put(&deep, "B\0\0\0\0S\1\0\0\0k", 11);
+    buf_put(&deep, "B\0\0\0\0E", 6);
+    for (int i = 0; i < SBX_SERIAL_MAX_DEPTH; i++) buf_putc(&deep, 'E');
+    int top = lua_gettop(L);
+    assert_int_equal(sbx_serial_load(s, deep.p, deep.len, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "nested too deeply"));
+    assert_int_equal(lua_gettop(L), top);
+    buf_free(&deep);
+
+    static const char ref_high[] = {'R', (char)0xff, (char)0xff, (char)0xff, (char)0xff};
+    assert_int_equal(sbx_serial_load(s, ref_high, sizeof ref_high, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "bad reference"));
+    static const char nil_value[] = "B\0\0\0\0S\1\0\0\0k0E";
+    assert_int_equal(sbx_serial_load(s, nil_value, sizeof nil_value - 1, NULL, &e), -1);
+    assert_non_null(strstr(e.msg, "nil inside a table"));
+    assert_int_equal(lua_gettop(L), top);
+    sbx_free(s);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -297,6 +350,7 @@ int main(void)
         cmocka_unit_test(test_memory_cap),     cmocka_unit_test(test_reentrancy_guards),
         cmocka_unit_test(test_sort),           cmocka_unit_test(test_require),
         cmocka_unit_test(test_readonly),       cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_serial),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
 }
