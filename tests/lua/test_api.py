@@ -431,11 +431,13 @@ strategy { symbols = { "AAPL" }, every = "200ms" }
 function on_start() for i = 1, 10000 do log.info("spam %d", i) end end
 function on_timer() log.info("tick") end
 """}, args=["--for", "10s"])
-    drop = h.wait_for(r"log lines dropped \(rate limit\) id=spam ", timeout=10)
+    h.wait_for(r"log lines dropped \(rate limit\) id=spam ", timeout=10)
+    h.wait_for(r'id=spam msg=tick', timeout=10)
     h.stop()
     spam = [m for m in msgs(h, "spam") if m.startswith("spam")]
-    dropped = int(drop.kv["dropped"])
-    expect(100 <= len(spam) <= 210, f"{len(spam)} spam lines got through")
+    # a slow machine refills the bucket during the loop: drops come in several reports
+    dropped = sum(int(l.kv["dropped"]) for l in h.grep(r"log lines dropped \(rate limit\) id=spam "))
+    expect(100 <= len(spam) <= 400, f"{len(spam)} spam lines got through")
     expect(len(spam) + dropped == 10000, f"{len(spam)} logged + {dropped} dropped != 10000")
     expect("tick" in msgs(h, "spam"), "logging did not resume")
 

@@ -319,6 +319,8 @@ static void test_serial(void **state)
     assert_int_equal(sbx_call(s, 0, 1, SBX_BUDGET_CALL, &se), SBX_OK);
     assert_int_equal(sbx_serial_dump(s, -1, "state", &b, &e), -1);
     assert_non_null(strstr(e.msg, "state.a.f is a function"));
+    assert_int_equal(b.len, 0);
+    buf_free(&b);
     lua_pop(L, 1);
 
     /* 101 nested tables ({k = {k = ... {}}}): over the limit when loading too */
