@@ -119,6 +119,12 @@ void api_push_event(lua_State *L, int slots, const struct host *h, const struct 
 struct cJSON *api_lua_to_json(lua_State *L, int idx, struct err *e);
 void api_push_json(lua_State *L, const struct cJSON *j);
 
+/* Argument helpers shared by the API files (api_decl.c). A duration is a string such
+ * as "5s" or "250ms", or a number of seconds; under 1 ms raises an error naming `what`.
+ * A time of day is "HH:MM"; api_parse_hhmm returns 0 or -1. */
+int64_t api_duration_arg(lua_State *L, int idx, const char *what);
+int api_parse_hhmm(const char *s, int *hh, int *mm);
+
 /* Strategy-side services the API calls back into (strategy.c). */
 int strategy_timer_set(struct api_ctx *c, const char *name, int64_t due_us, int64_t period_us,
                        int daily_hh, int daily_mm, const char *zone, struct err *e);

@@ -162,8 +162,7 @@ static void read_params(lua_State *L, struct strategy_decl *d)
     lua_pop(L, 1);
 }
 
-/* A duration: a string like "5s" or a number of seconds; > 0. */
-static int64_t duration_arg(lua_State *L, int idx, const char *what)
+int64_t api_duration_arg(lua_State *L, int idx, const char *what)
 {
     int64_t us = -1;
     if (lua_type(L, idx) == LUA_TSTRING) {
@@ -178,7 +177,6 @@ static int64_t duration_arg(lua_State *L, int idx, const char *what)
     return us;
 }
 
-int api_parse_hhmm(const char *s, int *hh, int *mm);
 int api_parse_hhmm(const char *s, int *hh, int *mm)
 {
     if (strlen(s) != 5 || s[2] != ':') return -1;
@@ -235,7 +233,7 @@ static int l_strategy(lua_State *L)
     read_bars(L, d);
     read_params(L, d);
     raw_field(L, 1, "every");
-    if (!lua_isnil(L, -1)) d->every_us = duration_arg(L, -1, "strategy{}: every");
+    if (!lua_isnil(L, -1)) d->every_us = api_duration_arg(L, -1, "strategy{}: every");
     lua_pop(L, 1);
     read_window(L, d);
     raw_field(L, 1, "capital");
@@ -246,13 +244,6 @@ static int l_strategy(lua_State *L)
     }
     lua_pop(L, 1);
     d->declared = 1;
-    return 0;
-}
-
-int api_duration_arg(lua_State *L, int idx, const char *what, int64_t *out);
-int api_duration_arg(lua_State *L, int idx, const char *what, int64_t *out)
-{
-    *out = duration_arg(L, idx, what);
     return 0;
 }
 

@@ -13,11 +13,7 @@
 #include "sbx.h"
 #include "util.h"
 
-int api_duration_arg(lua_State *L, int idx, const char *what, int64_t *out);
-int api_parse_hhmm(const char *s, int *hh, int *mm);
-
 #define TIMER_NAME_MAX 63
-#define MIN_PERIOD_US  1000
 
 static int64_t host_now(lua_State *L)
 {
@@ -51,17 +47,14 @@ static int set_timer(lua_State *L, int64_t due, int64_t period, int hh, int mm, 
 
 static int l_timer_every(lua_State *L)
 {
-    int64_t period;
-    api_duration_arg(L, 1, "timer.every: period", &period);
+    int64_t period = api_duration_arg(L, 1, "timer.every: period");
     timer_name(L, 2);
-    if (period < MIN_PERIOD_US) return luaL_argerror(L, 1, "period must be at least 1ms");
     return set_timer(L, host_now(L) + period, period, -1, -1, NULL);
 }
 
 static int l_timer_after(lua_State *L)
 {
-    int64_t delay;
-    api_duration_arg(L, 1, "timer.after: delay", &delay);
+    int64_t delay = api_duration_arg(L, 1, "timer.after: delay");
     timer_name(L, 2);
     return set_timer(L, host_now(L) + delay, 0, -1, -1, NULL);
 }

@@ -17,13 +17,7 @@
 #include "param.h"
 #include "util.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_cli_args: check failed: %s (line %d)\n", #c, __LINE__);          \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_common.h"
 
 static void check_duration(const char *s)
 {

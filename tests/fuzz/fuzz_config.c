@@ -17,25 +17,13 @@
 #include "log.h"
 #include "sbx_watchdog.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_config: check failed: %s (line %d)\n", #c, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_common.h"
 
 static struct sbx_watchdog *wd;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct err e;
-    log_set_stderr(0);
-    wd = sbx_watchdog_new(&e);
-    if (!wd) {
-        fprintf(stderr, "fuzz_config: %s\n", e.msg);
-        abort();
-    }
+    wd = fuzz_watchdog();
     return 0;
 }
 

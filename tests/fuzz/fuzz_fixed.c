@@ -21,13 +21,7 @@
 
 #include "fixed.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_fixed: check failed: %s (line %d)\n", #c, __LINE__);             \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_common.h"
 
 /* The grammar -?[0-9]+(\.[0-9]+)? with nonzero digits allowed only within dp
  * decimals, evaluated exactly; returns 0 and the value when it fits int64. */

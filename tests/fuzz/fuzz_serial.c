@@ -29,25 +29,13 @@
 #include "sbx_serial.h"
 #include "sbx_watchdog.h"
 
-#define CHECK(c)                                                                                   \
-    do {                                                                                           \
-        if (!(c)) {                                                                                \
-            fprintf(stderr, "fuzz_serial: check failed: %s (line %d)\n", #c, __LINE__);            \
-            abort();                                                                               \
-        }                                                                                          \
-    } while (0)
+#include "fuzz_common.h"
 
 static struct sbx_watchdog *wd;
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct err e;
-    log_set_stderr(0);
-    wd = sbx_watchdog_new(&e);
-    if (!wd) {
-        fprintf(stderr, "fuzz_serial: %s\n", e.msg);
-        abort();
-    }
+    wd = fuzz_watchdog();
     return 0;
 }
 

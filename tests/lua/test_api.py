@@ -305,12 +305,14 @@ function on_start()
   try("after-emptyname", timer.after, 1, "")
   try("at-bad", timer.at, "25:00", "t")
   try("at-badtz", timer.at, "10:00", "t", "Mars/Olympus")
+  try("every-sub-ms", timer.every, "500us", "t")
+  try("after-sub-ms", timer.after, 0.0001, "t")
 end
 function on_timer(name) log.info("fired %s", name) end
 """}, secs=5)
     expect_ok(h)
     tries = fields(h, "te", "try")
-    expect(len(tries) == 10, tries)
+    expect(len(tries) == 12, tries)
     for t in tries:
         expect(t[1] == "false", f"{t[0]} was accepted: {t}")
     expect(fields(h, "te", "fired") == [], "a refused timer fired")
