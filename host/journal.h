@@ -1,0 +1,76 @@
+/* journal.h: an append-only, checksummed write-ahead log with group commit
+ * (DESIGN.md §8).
+ *
+ * A journal is one file: a 16-byte header (magic "LTJRNL01", the epoch in µs at which
+ * the file was created, little-endian) followed by records. A record is
+ *   u32 length of payload | u8 type | u64 record seq | payload | u32 CRC-32C
+ * (little-endian; the checksum covers length, type, seq and payload). Payloads are
+ * opaque bytes to the journal (the trading core writes one compact JSON object per
+ * record). Record seqs start at 1 and increase by one.
+ *
+ * journal_append only buffers; journal_commit writes everything buffered with one
+ * write() and makes it durable with one fdatasync() (group commit: the host commits
+ * once per loop turn, before anything appended in that turn is acted on). A record
+ * is therefore durable exactly when journal_commit returned 0 after its append.
+ *
+ * Opening scans the file: every complete record whose checksum matches is handed to
+ * the replay callback in order. The first record that is short (torn by a crash) or
+ * fails its checksum ends the log: the file is truncated there, and the cut is
+ * reported (offset, bytes cut), never misread. A file whose header is not ours is
+ * refused. Not thread-safe: the loop thread owns it. */
+#ifndef LUATRADE_JOURNAL_H
+#define LUATRADE_JOURNAL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define JOURNAL_RECORD_MAX (16u << 20) /* larger payloads are refused */
+
+struct journal;
+
+/* Called once per valid record while opening. Return 0 to go on, -1 to stop the open
+ * with an error (the callback fills e). */
+typedef int (*journal_replay_fn)(uint8_t type, uint64_t seq, const void *payload, size_t len,
+                                 void *arg, struct err *e);
+
+enum journal_sync { JOURNAL_SYNC_FDATASYNC, JOURNAL_SYNC_NONE };
+
+struct journal_stats {
+    uint64_t records;     /* valid records found at open plus appended since */
+    uint64_t commits;     /* journal_commit calls that wrote something */
+    uint64_t bytes;       /* file size */
+    uint64_t cut_bytes;   /* torn tail removed at open */
+    int64_t last_commit_ns;
+    int64_t max_commit_ns;
+};
+
+/* Opens (creating it with mode 0600 when missing) and replays path. sync chooses whether
+ * commits fdatasync (JOURNAL_SYNC_NONE only for tests and benchmarks). Returns NULL and
+ * fills e on I/O errors, a foreign header, or a replay callback error. */
+struct journal *journal_open(const char *path, enum journal_sync sync, journal_replay_fn fn,
+                             void *arg, struct err *e);
+/* Commits what is buffered (best effort) and closes. NULL is a no-op. */
+void journal_close(struct journal *j);
+
+/* Buffers one record; returns its seq. len must be <= JOURNAL_RECORD_MAX. */
+uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len);
+/* Bytes appended and not yet committed (0: nothing to do). */
+size_t journal_pending(const struct journal *j);
+/* Writes and syncs the buffered records. Returns 0, or -1 with e filled (the journal
+ * is then failed: every later commit fails too, and the caller must stop sending
+ * orders — fail closed). */
+int journal_commit(struct journal *j, struct err *e);
+int journal_failed(const struct journal *j);
+
+/* Epoch of the file (µs, from its header): with the order id it makes client order ids
+ * unique across restarts even if ids were reused after the file was replaced. */
+int64_t journal_epoch_us(const struct journal *j);
+uint64_t journal_last_seq(const struct journal *j);
+void journal_stats(const struct journal *j, struct journal_stats *out);
+
+/* CRC-32C (Castagnoli) of n bytes, continuing from crc (start with 0). */
+uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
+
+#endif

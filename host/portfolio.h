@@ -1,0 +1,134 @@
+/* portfolio.h: positions, cash and P&L, per strategy and in total; the equity curve
+ * and its metrics (DESIGN.md §3, §8).
+ *
+ * Money is int64 fixed point with MONEY_DP decimals. A fill's cash amount is its
+ * notional px*qty computed exactly (128-bit) and rounded once, half away from zero, to
+ * money units; its commission is a money amount too. From then on everything is
+ * integer arithmetic, so these identities hold exactly after any sequence of fills:
+ *   cash        = initial cash - sum(side * notional) - sum(commission)
+ *   position    = sum(side * qty)
+ *   realized    = sum over reducing fills of (their proceeds - the cost basis they remove)
+ *   cost basis  = sum(side * notional) + realized ... (see portfolio.c)
+ * Average cost: a position keeps its cost basis (money, signed like the quantity); a
+ * fill that reduces it removes cost * q / |qty| (truncated; the remainder stays in the
+ * basis, so nothing is lost), a fill that crosses zero closes and reopens.
+ *
+ * Accounts: one per strategy id (created on first fill or by portfolio_account) plus
+ * the total, which sees every fill. Marks (last trade or mid, chosen by the caller)
+ * value open positions: unrealized = qty * mark - cost basis.
+ *
+ * The equity curve: portfolio_sample appends (time, equity) to every account at the
+ * caller's pace (the host samples once per second live, once per bar in backtests);
+ * metrics are computed from it in double (statistics, not accounting). The module
+ * knows nothing of the bus or Lua. */
+#ifndef LUATRADE_PORTFOLIO_H
+#define LUATRADE_PORTFOLIO_H
+
+#include <stdint.h>
+
+#include "instrument.h"
+
+struct cJSON;
+
+#define MONEY_DP 6
+
+/* px*qty of instrument ins in money units, rounded half away from zero (exact 128-bit
+ * product). Saturates to INT64_MIN/MAX when it does not fit (callers' risk checks
+ * keep orders far below that). */
+int64_t money_notional(const struct instrument *ins, int64_t px, int64_t qty);
+
+struct fill {
+    uint64_t order_id;
+    char exec_id[48]; /* the venue's execution id: fills are deduplicated by it */
+    int sym;
+    int side;        /* +1 buy, -1 sell */
+    int64_t px, qty; /* instrument units; qty > 0 */
+    int64_t commission; /* money units, >= 0 */
+    int64_t ts_us;
+};
+
+struct position {
+    int sym;
+    int64_t qty;      /* signed, qty units */
+    int64_t cost;     /* cost basis, money units, same sign as qty (0 when flat) */
+    int64_t realized; /* money units */
+    int64_t commissions;
+    int64_t bought, sold; /* qty units traded, for statistics */
+};
+
+struct portfolio_totals {
+    int64_t cash, equity, realized, unrealized, commissions;
+    int64_t gross_exposure, net_exposure; /* sum |qty*mark|, sum qty*mark */
+    int64_t day_start_equity, day_pnl;
+    int64_t peak_equity, drawdown; /* peak of the curve and sampled marks; peak - equity */
+    int64_t initial_cash;
+    uint64_t fills;
+};
+
+struct portfolio_metrics {
+    int samples;
+    double total_return;  /* equity / initial - 1 */
+    double sharpe;        /* annualized mean/stddev of per-sample returns (0 when undefined) */
+    double sortino;       /* annualized mean/downside deviation */
+    double max_drawdown;  /* largest peak-to-trough fall as a fraction of the peak */
+    int64_t max_drawdown_money;
+    int closing_fills, wins;
+    double win_rate;      /* wins / closing fills (0 when none) */
+    double profit_factor; /* gross profit / gross loss (INFINITY when no loss, 0 when none) */
+    double var95;         /* historical 1-sample VaR 95%, as a fraction of equity (>= 0) */
+};
+
+struct portfolio;
+
+/* initial_cash in money units. periods_per_year annualizes Sharpe/Sortino (for 1 s
+ * samples of a 6.5 h trading day: 252 * 23400). */
+struct portfolio *portfolio_new(const struct instruments *ins, int64_t initial_cash,
+                                double periods_per_year);
+void portfolio_free(struct portfolio *p);
+
+/* Makes sure an account exists for strategy, with initial cash (money units; its
+ * declared capital, or 0). Idempotent: an existing account keeps its cash. */
+void portfolio_account(struct portfolio *p, const char *strategy, int64_t initial_cash);
+
+/* Books a fill for strategy (NULL or "": the total only). Returns the realized P&L of the
+ * reducing part (money units; 0 when the fill only opened or added). */
+int64_t portfolio_apply_fill(struct portfolio *p, const char *strategy, const struct fill *f);
+
+/* Sets the mark price of sym (instrument units). */
+void portfolio_mark(struct portfolio *p, int sym, int64_t px);
+int64_t portfolio_mark_of(const struct portfolio *p, int sym); /* 0 when none */
+
+/* strategy NULL: the total. NULL when the account has no position in sym. */
+const struct position *portfolio_position(const struct portfolio *p, const char *strategy,
+                                          int sym);
+/* Signed quantity (0 when none). */
+int64_t portfolio_qty(const struct portfolio *p, const char *strategy, int sym);
+/* Fills out (zeros for an unknown strategy). */
+void portfolio_totals(const struct portfolio *p, const char *strategy,
+                      struct portfolio_totals *out);
+
+/* Starts a new trading day: day_start_equity = current equity, for every account. */
+void portfolio_new_day(struct portfolio *p);
+/* Appends (ts_us, equity) to every account's curve. */
+void portfolio_sample(struct portfolio *p, int64_t ts_us);
+void portfolio_metrics(const struct portfolio *p, const char *strategy,
+                       struct portfolio_metrics *out);
+
+/* Accounts: strategy ids in creation order (the total is not listed). */
+int portfolio_accounts(const struct portfolio *p, const char *const **out);
+/* Positions of an account (NULL: the total), including flat ones that traded. */
+int portfolio_positions(const struct portfolio *p, const char *strategy,
+                        const struct position *const **out);
+
+/* JSON (money and prices as numbers in currency and price units):
+ *   position: {symbol, qty, avg_price, cost, mark, market_value, unrealized, realized,
+ *              commissions}
+ *   totals:   {cash, equity, realized, unrealized, commissions, gross_exposure,
+ *              net_exposure, day_pnl, drawdown, peak_equity, initial_cash, fills}
+ *   metrics:  {total_return, sharpe, sortino, max_drawdown, win_rate, profit_factor, var95,
+ *              samples} */
+struct cJSON *portfolio_position_json(const struct portfolio *p, const struct position *pos);
+struct cJSON *portfolio_totals_json(const struct portfolio *p, const char *strategy);
+struct cJSON *portfolio_metrics_json(const struct portfolio *p, const char *strategy);
+
+#endif
