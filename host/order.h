@@ -42,11 +42,11 @@ enum order_status {
 enum order_role { ROLE_SINGLE, ROLE_ENTRY, ROLE_TAKE_PROFIT, ROLE_STOP_LOSS };
 
 struct order {
-    uint64_t id;                 /* unique across restarts (journal-persisted counter) */
-    char cl_id[ORDER_CLID_MAX];  /* client order id sent to the venue: "<epoch>-<id>" */
+    uint64_t id;                  /* unique across restarts (journal-persisted counter) */
+    char cl_id[ORDER_CLID_MAX];   /* client order id sent to the venue: "<epoch>-<id>" */
     char strategy[ORDER_SID_MAX]; /* "" for manual orders (REST, console): "manual" */
-    unsigned version;            /* script version that sent it */
-    char sha256[65];             /* script hash that sent it */
+    unsigned version;             /* script version that sent it */
+    char sha256[65];              /* script hash that sent it */
     char tag[ORDER_TAG_MAX];
     int sym;
     enum order_side side;
@@ -63,9 +63,10 @@ struct order {
     uint64_t parent;         /* exits: the entry; 0 otherwise */
     uint64_t sibling;        /* OCO partner; 0 when none */
     int64_t created_us, updated_us;
-    int64_t expire_us; /* TIF_DAY: session end; 0 = never */
+    int64_t expire_us;             /* TIF_DAY: session end; 0 = never */
     char reason[ORDER_REASON_MAX]; /* reject or cancel reason code */
     int flatten;                   /* sent by flatten() or the kill switch */
+    int held; /* a bracket exit waiting for its entry to fill: not sent, not working */
 };
 
 const char *order_status_name(enum order_status s);
@@ -78,7 +79,7 @@ int order_tif_parse(const char *s); /* -1 when unknown */
 int order_status_terminal(enum order_status s);
 /* 1 when from -> to is a legal transition. */
 int order_transition_legal(enum order_status from, enum order_status to);
-/* Working: ACCEPTED or PARTIALLY_FILLED, or PENDING_NEW and sent (not a held exit). */
+/* Working: not terminal and not held (PENDING_NEW orders count: they are on their way). */
 int order_working(const struct order *o);
 int64_t order_leaves(const struct order *o);
 
@@ -103,8 +104,10 @@ struct order *order_book_by_clid(const struct order_book *b, const char *cl_id);
 
 /* Moves o to status to. Returns 0, or -1 (and changes nothing) when illegal. Keeps the
  * working-order index current. */
-int order_set_status(struct order_book *b, struct order *o, enum order_status to,
-                     int64_t ts_us);
+int order_set_status(struct order_book *b, struct order *o, enum order_status to, int64_t ts_us);
+
+/* Clears o->held: a bracket exit becomes live (and working). */
+void order_release(struct order_book *b, struct order *o);
 
 /* Working orders, in id order. The array is the book's; valid until the next change. */
 int order_book_working(const struct order_book *b, struct order *const **out);
