@@ -15,6 +15,7 @@ int api_decl_register(struct sbx *s, struct err *e);
 int api_market_register(struct sbx *s, struct err *e);
 int api_time_register(struct sbx *s, struct err *e);
 int api_output_register(struct sbx *s, struct err *e);
+int api_order_register(struct sbx *s, struct err *e);
 
 struct api_ctx *api_ctx_of(lua_State *L)
 {
@@ -55,7 +56,8 @@ int api_register(struct sbx *s, const char *mode, struct err *e)
     ASSERT(lua_gettop(L) == API_SLOTS - 1);
     push_slots(L, c);
     int (*areas[])(struct sbx *, struct err *) = {api_decl_register, api_market_register,
-                                                  api_time_register, api_output_register};
+                                                  api_time_register, api_output_register,
+                                                  api_order_register};
     for (size_t i = 0; i < sizeof areas / sizeof areas[0]; i++)
         if (areas[i](s, e) != 0) return -1;
     lua_pushstring(L, mode);

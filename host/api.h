@@ -4,6 +4,7 @@
  *   api_time.c    now, timer.every/after/at/cancel, os.time/date/clock
  *   api_output.c  signal, alert, log.*, print
  *   api_json.c    Lua values <-> cJSON (signal data, on_event payloads)
+ *   api_order.c   buy, sell, cancel, replace, flatten, positions, orders, portfolio
  * Each function finds the instance it acts for through the sandbox owner, a struct
  * api_ctx. API functions check every argument before acting (luaL_error names the
  * argument), never call back into Lua, and publish events through the bus (queued
@@ -46,7 +47,9 @@ void strategy_decl_free(struct strategy_decl *d);
 struct api_ctx {
     struct host *host;
     struct strategy *st;
-    unsigned version; /* the instance version this sandbox runs */
+    unsigned version;   /* the instance version this sandbox runs */
+    char sha256[65];    /* of the script text this sandbox runs */
+    int orders_touched; /* the current call placed, canceled or replaced an order */
     struct strategy_decl decl;
     char strategy_id[DECL_NAME_MAX];
     int events_this_call; /* signals and alerts, reset before every call */
@@ -104,6 +107,11 @@ void api_push_quote(lua_State *L, int slots, const struct host *h, const struct 
 void api_push_trade(lua_State *L, int slots, const struct host *h, const struct trade *t,
                     int64_t ts_us, uint64_t seq);
 void api_push_bar(lua_State *L, int slots, const struct host *h, const struct bar *b);
+/* The tables on_order(o) and on_fill(f) receive (api_order.c). */
+struct order;
+struct fill;
+void api_push_order(lua_State *L, const struct host *h, const struct order *d);
+void api_push_fill(lua_State *L, const struct host *h, const struct order *d, const struct fill *f);
 /* {seq, type, ts, time, source, data} for on_event / on_alert. */
 void api_push_event(lua_State *L, int slots, const struct host *h, const struct event *ev);
 

@@ -123,7 +123,8 @@ uint64_t bus_publish(struct bus *b, struct event *ev)
     uint64_t seq = ev->seq;
     if (b->depth) {
         enqueue(b, ev);
-        ev->data = NULL; /* the queue owns it now */
+        ev->data = NULL; /* the queue owns them now */
+        ev->order = NULL;
         return seq;
     }
     b->depth++;

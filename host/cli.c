@@ -201,6 +201,7 @@ static int cmd_run(int argc, char **argv)
             goto done;
         }
     params_copy(&cfg.cli_params, &a.params);
+    cfg.var_dir = xstrdup(a.var);
     if (take_var(a.var, &lock_fd) != 0) {
         rc = 1;
         goto done;

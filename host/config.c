@@ -11,6 +11,7 @@
 #include <lauxlib.h>
 #include <lua.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -334,9 +335,154 @@ static int read_params(struct walk *w, int t, struct params *ps)
     return 0;
 }
 
+/* ---- trading: risk limits, account, venue, journal -------------------------------------- */
+
+static const struct {
+    const char *name;
+    size_t off;
+    double max;
+} limit_fields[] = {
+    {"max_order_qty", offsetof(struct risk_limits, max_order_qty), 1e15},
+    {"max_order_notional", offsetof(struct risk_limits, max_order_notional), 1e15},
+    {"price_band_pct", offsetof(struct risk_limits, price_band_pct), 1000},
+    {"reference_max_age_s", offsetof(struct risk_limits, reference_max_age_s), 86400},
+    {"max_position", offsetof(struct risk_limits, max_position), 1e15},
+    {"max_gross_exposure", offsetof(struct risk_limits, max_gross_exposure), 1e15},
+    {"max_working_orders", offsetof(struct risk_limits, max_working_orders), 1e9},
+    {"max_orders_per_s", offsetof(struct risk_limits, max_orders_per_s), 1e9},
+    {"max_cancels_per_s", offsetof(struct risk_limits, max_cancels_per_s), 1e9},
+    {"duplicate_window_s", offsetof(struct risk_limits, duplicate_window_s), 86400},
+    {"daily_loss_limit", offsetof(struct risk_limits, daily_loss_limit), 1e15},
+    {"max_drawdown", offsetof(struct risk_limits, max_drawdown), 1e15},
+    {"halt_ratio", offsetof(struct risk_limits, halt_ratio), 100},
+    {"stale_feed_s", offsetof(struct risk_limits, stale_feed_s), 86400},
+};
+
+#define LIMIT_KEYS                                                                                 \
+    "max_order_qty", "max_order_notional", "price_band_pct", "reference_max_age_s",                \
+        "max_position", "max_gross_exposure", "max_working_orders", "max_orders_per_s",            \
+        "max_cancels_per_s", "duplicate_window_s", "daily_loss_limit", "max_drawdown",             \
+        "halt_ratio", "stale_feed_s", "self_cross"
+
+/* The limit fields of table t (keys already checked) into l. */
+static int read_limits(struct walk *w, int t, struct risk_limits *l)
+{
+    for (size_t i = 0; i < ARRAY_LEN(limit_fields); i++)
+        if (num(w, t, limit_fields[i].name, (double *)((char *)l + limit_fields[i].off), 0,
+                limit_fields[i].max))
+            return -1;
+    return boolean(w, t, "self_cross", &l->self_cross);
+}
+
+static int read_symbol_list(struct walk *w, int t, const char *key, char ***out, int *n)
+{
+    lua_State *L = w->L;
+    int s = subtable(w, t, key);
+    if (s <= 0) return s;
+    size_t m = enter(w, key);
+    int rc = 0, len = (int)lua_objlen(L, s);
+    if (!is_list(L, s) && len != 0) rc = fail(w, "expected a list of symbol names");
+    *out = xcalloc((size_t)len + 1, sizeof **out);
+    for (int i = 1; i <= len && rc == 0; i++) {
+        lua_rawgeti(L, s, i);
+        if (lua_type(L, -1) != LUA_TSTRING || !instrument_symbol_valid(lua_tostring(L, -1))) {
+            size_t m2 = enter_index(w, i);
+            rc = fail(w, "expected a symbol name");
+            leave(w, m2);
+        } else (*out)[(*n)++] = xstrdup(lua_tostring(L, -1));
+        lua_pop(L, 1);
+    }
+    leave(w, m);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int read_risk(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {LIMIT_KEYS, "restricted", "alerts", "kill_flatten", NULL};
+    static const char *alert_keys[] = {"low", "medium", "high", "critical", NULL};
+    if (check_keys(w, t, keys) || read_limits(w, t, &cfg->risk) ||
+        read_symbol_list(w, t, "restricted", &cfg->restricted, &cfg->nrestricted) ||
+        boolean(w, t, "kill_flatten", &cfg->kill_flatten))
+        return -1;
+    int a = subtable(w, t, "alerts");
+    if (a < 0) return -1;
+    if (a == 0) return 0;
+    size_t m = enter(w, "alerts");
+    int rc = check_keys(w, a, alert_keys);
+    for (int i = 0; i < SEV__COUNT && rc == 0; i++)
+        rc = num(w, a, alert_keys[i], &cfg->alert_at[i], 0.01, 10);
+    leave(w, m);
+    lua_pop(w->L, 1);
+    return rc;
+}
+
+static int hhmm(struct walk *w, int t, const char *key, int *out_min)
+{
+    char *s = NULL;
+    if (str(w, t, key, &s)) return -1;
+    if (!s) return 0;
+    int hh, mm, n = 0, rc = 0;
+    if (sscanf(s, "%2d:%2d%n", &hh, &mm, &n) != 2 || s[n] || hh > 23 || mm > 59 || hh < 0 ||
+        mm < 0) {
+        size_t m = enter(w, key);
+        rc = fail(w, "expected a time of day like \"16:00\"");
+        leave(w, m);
+    } else *out_min = hh * 60 + mm;
+    free(s);
+    return rc;
+}
+
+static int read_account(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"cash", "mark", "session_end", "tz", NULL};
+    char *mark = NULL;
+    int rc = check_keys(w, t, keys) || num(w, t, "cash", &cfg->cash, 0, 1e12) ||
+             str(w, t, "mark", &mark) || hhmm(w, t, "session_end", &cfg->session_end_min) ||
+             str(w, t, "tz", &cfg->session_tz);
+    if (!rc && mark && strcmp(mark, "last") && strcmp(mark, "mid")) {
+        size_t m = enter(w, "mark");
+        rc = fail(w, "expected \"last\" (last trade) or \"mid\" (quote midpoint)");
+        leave(w, m);
+    }
+    if (!rc && mark) cfg->mark_mid = !strcmp(mark, "mid");
+    free(mark);
+    return rc ? -1 : 0;
+}
+
+static int read_venue(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"kind",       "slippage_bps",         "fill_on_touch",
+                                 "latency_ms", "commission_per_share", "commission_bps",
+                                 NULL};
+    char *kind = NULL;
+    int rc = check_keys(w, t, keys) || str(w, t, "kind", &kind) ||
+             num(w, t, "slippage_bps", &cfg->slippage_bps, 0, 10000) ||
+             boolean(w, t, "fill_on_touch", &cfg->fill_on_touch) ||
+             num(w, t, "latency_ms", &cfg->latency_ms, 0, 60000) ||
+             num(w, t, "commission_per_share", &cfg->commission_per_share, 0, 1000) ||
+             num(w, t, "commission_bps", &cfg->commission_bps, 0, 10000);
+    if (!rc && kind && strcmp(kind, "paper")) {
+        size_t m = enter(w, "kind");
+        rc = fail(w, "expected \"paper\" (the only venue so far)");
+        leave(w, m);
+    }
+    free(kind);
+    return rc ? -1 : 0;
+}
+
+static int read_journal(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"enabled", "sync", NULL};
+    return check_keys(w, t, keys) || boolean(w, t, "enabled", &cfg->journal_enabled) ||
+                   boolean(w, t, "sync", &cfg->journal_sync)
+               ? -1
+               : 0;
+}
+
 static int read_strategy(struct walk *w, int t, struct config_strategy *s)
 {
-    static const char *keys[] = {"script", "id", "symbols", "params", NULL};
+    static const char *keys[] = {"script", "id", "symbols", "params", "risk", NULL};
     lua_State *L = w->L;
     if (check_keys(w, t, keys) || str(w, t, "script", &s->script) || str(w, t, "id", &s->id))
         return -1;
@@ -394,6 +540,18 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
     if (ps > 0) {
         size_t m = enter(w, "params");
         int rc = read_params(w, ps, &s->params);
+        leave(w, m);
+        lua_pop(L, 1);
+        if (rc) return -1;
+    }
+    int rs = subtable(w, t, "risk");
+    if (rs < 0) return -1;
+    if (rs > 0) {
+        static const char *limit_keys[] = {LIMIT_KEYS, NULL};
+        size_t m = enter(w, "risk");
+        s->risk.self_cross = 1;
+        int rc = check_keys(w, rs, limit_keys) || read_limits(w, rs, &s->risk);
+        s->has_risk = 1;
         leave(w, m);
         lua_pop(L, 1);
         if (rc) return -1;
@@ -458,7 +616,8 @@ static int read_root(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"seed",   "mode",       "clock",   "start",  "scripts",
                                  "feed",   "strategies", "sandbox", "market", "log",
-                                 "reload", "fail_fast",  NULL};
+                                 "reload", "fail_fast",  "account", "venue",  "journal",
+                                 "risk",   NULL};
     if (check_keys(w, t, keys)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
@@ -492,7 +651,8 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         leave(w, m);
         goto fail;
     }
-    static const char *sections[] = {"feed", "strategies", "sandbox", "market", "log", "reload"};
+    static const char *sections[] = {"feed",   "strategies", "sandbox", "market",  "log",
+                                     "reload", "account",    "venue",   "journal", "risk"};
     for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
         int s = subtable(w, t, sections[i]);
         if (s < 0) goto fail;
@@ -531,10 +691,22 @@ static int read_root(struct walk *w, int t, struct config *cfg)
             }
             free(level);
             break;
-        default:
+        case 5:
             rc = check_keys(w, s, reload_keys) || boolean(w, s, "watch", &cfg->watch) ||
                  integer(w, s, "debounce_ms", &deb, 1, 60000);
             cfg->reload_debounce_ms = (int)deb;
+            break;
+        case 6:
+            rc = read_account(w, s, cfg);
+            break;
+        case 7:
+            rc = read_venue(w, s, cfg);
+            break;
+        case 8:
+            rc = read_journal(w, s, cfg);
+            break;
+        default:
+            rc = read_risk(w, s, cfg);
             break;
         }
         leave(w, m);
@@ -584,6 +756,18 @@ static void defaults(struct config *cfg)
     cfg->reload_debounce_ms = 50;
     cfg->watch = 1;
     cfg->start_us = 1767625200000000LL; /* 2026-01-05T15:00:00Z */
+    cfg->cash = 1000000;
+    cfg->session_end_min = 16 * 60;
+    cfg->session_tz = xstrdup("America/New_York");
+    cfg->journal_enabled = 1;
+    cfg->journal_sync = 1;
+    cfg->commission_per_share = 0.005;
+    cfg->slippage_bps = 1;
+    struct risk_config rc;
+    risk_config_defaults(&rc);
+    cfg->risk = rc.global;
+    memcpy(cfg->alert_at, rc.alert_at, sizeof cfg->alert_at);
+    risk_config_free(&rc);
 }
 
 int config_load_text(const char *name, const char *text, size_t len, struct sbx_watchdog *wd,
@@ -656,6 +840,10 @@ void config_free(struct config *cfg)
         params_free(&s->params);
     }
     free(cfg->strategies);
+    for (int i = 0; i < cfg->nrestricted; i++) free(cfg->restricted[i]);
+    free(cfg->restricted);
+    free(cfg->session_tz);
+    free(cfg->var_dir);
     params_free(&cfg->cli_params);
     memset(cfg, 0, sizeof *cfg);
 }

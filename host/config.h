@@ -11,6 +11,7 @@
 #include "err.h"
 #include "instrument.h"
 #include "param.h"
+#include "risk.h"
 
 struct sbx_watchdog;
 
@@ -27,6 +28,8 @@ struct config_strategy {
     char **symbols; /* NULL: the declaration's */
     int nsymbols;
     struct params params;
+    struct risk_limits risk; /* risk = {...}: this strategy's own limits */
+    int has_risk;
 };
 
 struct config {
@@ -62,6 +65,24 @@ struct config {
     int fail_fast; /* a strategy error stops the host with exit code 1 */
 
     struct params cli_params; /* --param k=v: applied to the strategies that declare k */
+    char *var_dir;            /* --var: runtime data (journal, books); set by the command */
+
+    /* account = { cash, mark, session_end, tz } */
+    double cash;
+    int mark_mid;
+    int session_end_min;
+    char *session_tz;
+    /* venue = { kind = "paper", ... } */
+    double slippage_bps, latency_ms, commission_per_share, commission_bps;
+    int fill_on_touch;
+    /* journal = { enabled, sync } */
+    int journal_enabled, journal_sync;
+    /* risk = { limits..., restricted, alerts, kill_flatten } */
+    struct risk_limits risk;
+    char **restricted;
+    int nrestricted;
+    double alert_at[SEV__COUNT];
+    int kill_flatten;
 };
 
 /* Loads path into cfg (zeroed first). The sandbox runs under wd. Returns 0, or -1 with

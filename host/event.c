@@ -20,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fixed.h"
@@ -158,6 +159,13 @@ static void put_cjson(const struct cJSON *data, struct buf *out)
     cJSON_free(s);
 }
 
+static void put_order(const struct event *ev, const struct instruments *ins, struct buf *out)
+{
+    cJSON *o = order_event_json(ev->order, ev->type, ins);
+    put_cjson(o, out);
+    cJSON_Delete(o);
+}
+
 void event_to_json(const struct event *ev, const struct instruments *ins, struct buf *out)
 {
     char iso[40];
@@ -167,6 +175,7 @@ void event_to_json(const struct event *ev, const struct instruments *ins, struct
     buf_puts(out, ",\"data\":");
     if (ev->type == EV_MARKET_DATA) put_market_data(ev, ins, out);
     else if (ev->type == EV_BAR) put_bar(&ev->u.bar, ins, out);
+    else if (ev->order) put_order(ev, ins, out);
     else put_cjson(ev->data, out);
     buf_putc(out, '}');
 }
@@ -236,6 +245,7 @@ struct cJSON *event_data_json(const struct event *ev, const struct instruments *
     cJSON *o;
     if (ev->type == EV_MARKET_DATA) o = market_data_json(ev, ins);
     else if (ev->type == EV_BAR) o = bar_json(&ev->u.bar, ins);
+    else if (ev->order) o = order_event_json(ev->order, ev->type, ins);
     else if (ev->data) o = cJSON_Duplicate(ev->data, 1);
     else o = cJSON_CreateObject();
     /* cJSON fails only on out-of-memory, which aborts the host. */
@@ -247,4 +257,6 @@ void event_release(struct event *ev)
 {
     cJSON_Delete(ev->data);
     ev->data = NULL;
+    free(ev->order);
+    ev->order = NULL;
 }

@@ -14,6 +14,8 @@
 
 #include "buf.h"
 #include "instrument.h"
+#include "order.h"
+#include "portfolio.h"
 
 struct cJSON;
 
@@ -68,6 +70,13 @@ struct bar {
     uint32_t trades;
 };
 
+/* ORDER_* events: a snapshot of the order after the change (and the fill). */
+struct order_event {
+    struct order order;
+    struct fill fill; /* EV_ORDER_FILLED only */
+    int replaced;     /* EV_ORDER_ACCEPTED that confirms a replace */
+};
+
 #define EVENT_SOURCE_MAX 80 /* "strategy:" + a 63-byte id fits */
 
 struct event {
@@ -81,7 +90,8 @@ struct event {
         struct trade trade; /* EV_MARKET_DATA, MD_TRADE */
         struct bar bar;     /* EV_BAR */
     } u;
-    struct cJSON *data; /* every other type: owned by the event (may be NULL = {}) */
+    struct order_event *order; /* ORDER_* types: owned by the event (malloc) */
+    struct cJSON *data;        /* every other type: owned by the event (may be NULL = {}) */
 };
 
 /* Appends the event's JSON shape to out. ins resolves symbols and decimals. */
@@ -91,7 +101,7 @@ void event_to_json(const struct event *ev, const struct instruments *ins, struct
  * The caller owns the result. */
 struct cJSON *event_data_json(const struct event *ev, const struct instruments *ins);
 
-/* Frees ev->data and sets it to NULL. */
+/* Frees ev->data and ev->order and sets them to NULL. */
 void event_release(struct event *ev);
 
 /* Timeframe helpers: "1s","1m","5m","15m","1h","1d". */

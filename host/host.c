@@ -2,8 +2,18 @@
  *
  * Event flow: feed -> host_publish_market (close due bars first, so a BAR precedes the
  * trade that opened the next period) -> bus -> market (first subscriber: updates last
- * quote/trade and open bars) -> strategies. Bars also close on time boundaries with no
- * trade: a periodic 1 s host timer rolls the market.
+ * quote/trade and open bars) and the order manager (marks, the paper venue's matching)
+ * -> strategies -> oms_flush (group commit, then orders go to the venue). Bars also
+ * close on time boundaries with no trade: a periodic 1 s host timer rolls the market
+ * and ticks the order manager (equity sample, risk re-evaluation, day roll).
+ *
+ * Start-up order matters for recovery: the order manager opens (journal replay,
+ * reconciliation with the venue) before any strategy starts, and each strategy starts
+ * with the `state` its last journaled snapshot holds.
+ *
+ * SIGUSR1 engages the kill switch: the handler only sets an atomic flag and writes the
+ * latch file (so orders are refused at once, even inside a stuck strategy's call) and
+ * a byte to a pipe; the loop then cancels every working order.
  *
  * Live pacing: feed_ev fires every millisecond and emits the events due since start at
  * the configured rate (catching up after a stall, never dropping). Simulated: feed_ev
@@ -11,7 +21,9 @@
  * and the file watcher between batches. */
 #include "host.h"
 
+#include <errno.h>
 #include <event2/event.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -24,6 +36,9 @@
 #include "fixed.h"
 #include "log.h"
 #include "market.h"
+#include "oms.h"
+#include "portfolio.h"
+#include "risk.h"
 #include "sbx.h"
 #include "sbx_watchdog.h"
 #include "strategy.h"
@@ -40,6 +55,7 @@ static void on_market_event(const struct event *ev, void *arg)
     if (ev->type != EV_MARKET_DATA) return;
     if (ev->md_kind == MD_QUOTE) market_on_quote(h->market, &ev->u.quote, ev->ts_us, ev->seq);
     else market_on_trade(h->market, &ev->u.trade, ev->ts_us, ev->seq);
+    if (h->oms) oms_on_market(h->oms, ev);
 }
 
 static void emit_bar(const struct bar *b, void *arg)
@@ -55,12 +71,21 @@ void host_publish_market(struct host *h, struct event *ev)
 {
     if (market_next_close(h->market) <= ev->ts_us) market_roll(h->market, ev->ts_us, emit_bar, h);
     bus_publish(h->bus, ev);
+    if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
+}
+
+void host_run_timers(struct host *h, int64_t now_us)
+{
+    timerq_run_due(h->timers, now_us);
+    if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
 }
 
 static void roll_timer(void *arg, uint64_t id)
 {
     struct host *h = arg;
-    market_roll(h->market, clock_now_us(&h->clock), emit_bar, h);
+    int64_t now = clock_now_us(&h->clock);
+    market_roll(h->market, now, emit_bar, h);
+    if (h->oms) oms_tick(h->oms, now);
 }
 
 /* ---- timers on the loop -------------------------------------------------------------- */
@@ -83,7 +108,7 @@ void host_timers_changed(void *arg)
 static void on_timer_ev(evutil_socket_t fd, short what, void *arg)
 {
     struct host *h = arg;
-    timerq_run_due(h->timers, clock_now_us(&h->clock));
+    host_run_timers(h, clock_now_us(&h->clock));
     host_timers_changed(h);
 }
 
@@ -115,14 +140,14 @@ static void on_feed_sim(evutil_socket_t fd, short what, void *arg)
         int64_t ts = h->feed_started_us + (int64_t)((double)h->feed_emitted * interval);
         if (h->stop_at_us && ts >= h->stop_at_us) {
             clock_advance_to(&h->clock, h->stop_at_us);
-            timerq_run_due(h->timers, h->stop_at_us);
+            host_run_timers(h, h->stop_at_us);
             host_stop(h, h->exit_code);
             return;
         }
         /* timers due before this event run first, at their own time */
         for (int64_t due; (due = timerq_next_due(h->timers)) <= ts && !h->stopping;) {
             clock_advance_to(&h->clock, due);
-            timerq_run_due(h->timers, due);
+            host_run_timers(h, due);
         }
         clock_advance_to(&h->clock, ts);
         emit_one(h, ts);
@@ -152,6 +177,102 @@ static void on_stop_ev(evutil_socket_t fd, short what, void *arg)
     struct host *h = arg;
     log_info("host", "run duration reached; shutting down", NULL);
     host_stop(h, h->exit_code);
+}
+
+/* ---- the kill switch from a signal ---------------------------------------------------- */
+
+static struct host *signal_host; /* the host SIGUSR1 acts on */
+
+static void on_sigusr1(int sig)
+{
+    (void)sig;
+    struct host *h = signal_host;
+    if (!h || !h->oms) return;
+    oms_kill_async(h->oms);
+    int saved = errno;
+    ssize_t w = write(h->kill_pipe[1], "k", 1);
+    (void)w;
+    errno = saved;
+}
+
+static void on_kill_pipe(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    char b[64];
+    while (read(fd, b, sizeof b) > 0) continue;
+    log_warn("host", "SIGUSR1 received; engaging the kill switch", NULL);
+    oms_tick(h->oms, clock_now_us(&h->clock));
+    oms_flush(h->oms);
+}
+
+static int start_kill_signal(struct host *h, struct err *e)
+{
+    if (pipe2(h->kill_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
+        return err_set(e, "cannot create the kill-switch pipe: %s", strerror(errno));
+    h->kill_ev = event_new(h->base, h->kill_pipe[0], EV_READ | EV_PERSIST, on_kill_pipe, h);
+    event_add(h->kill_ev, NULL);
+    signal_host = h;
+    struct sigaction sa = {0};
+    sa.sa_handler = on_sigusr1;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGUSR1, &sa, NULL);
+    return 0;
+}
+
+/* ---- the trading core ------------------------------------------------------------------ */
+
+static void risk_config_of(const struct config *cfg, struct risk_config *rc)
+{
+    risk_config_defaults(rc);
+    rc->global = cfg->risk;
+    memcpy(rc->alert_at, cfg->alert_at, sizeof rc->alert_at);
+    rc->restricted = cfg->restricted;
+    rc->nrestricted = cfg->nrestricted;
+}
+
+static int start_oms(struct host *h, const struct config *cfg, struct err *e)
+{
+    char journal[PATH_MAX], book[PATH_MAX];
+    const char *var = cfg->var_dir ? cfg->var_dir : "var";
+    snprintf(journal, sizeof journal, "%s/journal.wal", var);
+    snprintf(book, sizeof book, "%s/paper-venue.wal", var);
+    struct oms_config oc = {
+        .journal_path = cfg->journal_enabled ? journal : NULL,
+        .sync = cfg->journal_sync ? JOURNAL_SYNC_FDATASYNC : JOURNAL_SYNC_NONE,
+        .paper = {.slippage_bps = cfg->slippage_bps,
+                  .fill_on_touch = cfg->fill_on_touch,
+                  .latency_ms = cfg->latency_ms,
+                  .commission_per_unit = cfg->commission_per_share,
+                  .commission_bps = cfg->commission_bps,
+                  .initial_cash = cfg->cash,
+                  .book_path = cfg->journal_enabled ? book : NULL,
+                  .sync = cfg->journal_sync ? JOURNAL_SYNC_FDATASYNC : JOURNAL_SYNC_NONE},
+        .initial_cash = cfg->cash,
+        .mark_mid = cfg->mark_mid,
+        .session_end_min = cfg->session_end_min,
+        .session_tz = cfg->session_tz,
+        .kill_flatten = cfg->kill_flatten,
+    };
+    risk_config_of(cfg, &oc.risk);
+    h->oms = oms_open(h, &oc, e);
+    return h->oms ? 0 : -1;
+}
+
+/* Each strategy starts from its last journaled `state`, trades into its own account (with
+ * its declared capital) and under its own risk limits (config order = instance order). */
+static void restore_strategies(struct host *h, const struct config *cfg)
+{
+    for (int i = 0; i < strategies_count(h->strategies); i++) {
+        struct strategy *st = strategies_at(h->strategies, i);
+        int64_t capital = 0;
+        if (fx_from_double(strategy_capital(st), MONEY_DP, &capital) != 0) capital = 0;
+        portfolio_account(oms_portfolio(h->oms), strategy_id(st), capital);
+        if (i < cfg->nstrategies && cfg->strategies[i].has_risk)
+            risk_set_limits(oms_risk(h->oms), strategy_id(st), &cfg->strategies[i].risk);
+        const struct buf *saved = oms_recovered_state(h->oms, strategy_id(st));
+        if (saved) strategy_set_saved_state(st, saved->p, saved->len);
+    }
 }
 
 static void on_files_changed(const char *const *paths, int n, void *arg)
@@ -288,8 +409,10 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
+    if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
         return -1;
+    restore_strategies(h, cfg);
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
     evsignal_add(h->sig_int, NULL);
@@ -336,6 +459,14 @@ void host_fini(struct host *h)
 {
     if (h->strategies) strategies_stop_all(h->strategies, "shutdown");
     strategies_free(h->strategies);
+    h->strategies = NULL;
+    oms_free(h->oms); /* after the strategies: their last states are journaled */
+    if (signal_host == h) {
+        signal(SIGUSR1, SIG_DFL);
+        signal_host = NULL;
+    }
+    if (h->kill_ev) event_free(h->kill_ev);
+    if (h->kill_pipe[0] > 0) close(h->kill_pipe[0]), close(h->kill_pipe[1]);
     watch_free(h->watch);
     struct event *evs[] = {h->timer_ev, h->feed_ev, h->stop_ev, h->sig_int, h->sig_term};
     for (size_t i = 0; i < ARRAY_LEN(evs); i++)

@@ -31,6 +31,7 @@ struct strategies;
 struct watch;
 struct sbx_watchdog;
 struct config;
+struct oms;
 
 struct host {
     const struct config *cfg;
@@ -48,6 +49,9 @@ struct host {
     struct strategies *strategies;
     struct watch *watch;
     struct sbx_watchdog *wd;
+    struct oms *oms;
+    struct event *kill_ev; /* reads kill_pipe: SIGUSR1 asked for the kill switch */
+    int kill_pipe[2];
     int sbx_jit;      /* sandboxes run with the JIT compiler on */
     const char *mode; /* "paper" until venues exist */
     char scripts_dir[PATH_MAX];
@@ -71,6 +75,8 @@ void host_publish_market(struct host *h, struct event *ev);
 /* The scripts directory used when the config names none: ./scripts, else the one next
  * to the binary (build/../scripts), else "scripts". */
 void host_default_scripts_dir(char *out, size_t n);
+/* Runs the timers due at now, then flushes what they ordered (oms_flush). */
+void host_run_timers(struct host *h, int64_t now_us);
 /* Re-arms the live timer event for the earliest pending timer. */
 void host_timers_changed(void *host);
 

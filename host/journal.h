@@ -38,10 +38,10 @@ typedef int (*journal_replay_fn)(uint8_t type, uint64_t seq, const void *payload
 enum journal_sync { JOURNAL_SYNC_FDATASYNC, JOURNAL_SYNC_NONE };
 
 struct journal_stats {
-    uint64_t records;     /* valid records found at open plus appended since */
-    uint64_t commits;     /* journal_commit calls that wrote something */
-    uint64_t bytes;       /* file size */
-    uint64_t cut_bytes;   /* torn tail removed at open */
+    uint64_t records;   /* valid records found at open plus appended since */
+    uint64_t commits;   /* journal_commit calls that wrote something */
+    uint64_t bytes;     /* file size */
+    uint64_t cut_bytes; /* torn tail removed at open */
     int64_t last_commit_ns;
     int64_t max_commit_ns;
 };

@@ -62,10 +62,12 @@ struct order {
     int64_t fill_notional;   /* sum of px*qty over fills, money units (portfolio.h) */
     uint64_t parent;         /* exits: the entry; 0 otherwise */
     uint64_t sibling;        /* OCO partner; 0 when none */
+    uint64_t exits[2];       /* ROLE_ENTRY: take-profit and stop-loss order ids (0: none) */
     int64_t created_us, updated_us;
-    int64_t expire_us;             /* TIF_DAY: session end; 0 = never */
-    char reason[ORDER_REASON_MAX]; /* reject or cancel reason code */
-    int flatten;                   /* sent by flatten() or the kill switch */
+    int64_t expire_us;                                /* TIF_DAY: session end; 0 = never */
+    char reason[ORDER_REASON_MAX];                    /* reject or cancel reason code */
+    int flatten;                                      /* sent by flatten() or the kill switch */
+    int64_t pending_qty, pending_limit, pending_stop; /* a replace on its way (0: same) */
     int held; /* a bracket exit waiting for its entry to fill: not sent, not working */
 };
 
@@ -113,5 +115,18 @@ void order_release(struct order_book *b, struct order *o);
 int order_book_working(const struct order_book *b, struct order *const **out);
 /* Every order, in id order (for lists and the journal). */
 int order_book_all(const struct order_book *b, struct order *const **out);
+
+/* JSON of an order, a fill and an ORDER_* event's data (order_json.c): prices and
+ * quantities in instrument units as numbers, times as ISO-8601. The event data is the
+ * order's fields plus, for ORDER_FILLED, "fill": {exec_id, price, qty, commission, time}
+ * and, after a replace, "replaced": true. */
+struct cJSON;
+struct instruments;
+struct fill;
+struct order_event;
+struct cJSON *order_json(const struct order *o, const struct instruments *ins);
+struct cJSON *fill_json(const struct fill *f, const struct instruments *ins);
+struct cJSON *order_event_json(const struct order_event *oe, int event_type,
+                               const struct instruments *ins);
 
 #endif

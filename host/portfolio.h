@@ -41,8 +41,8 @@ struct fill {
     uint64_t order_id;
     char exec_id[48]; /* the venue's execution id: fills are deduplicated by it */
     int sym;
-    int side;        /* +1 buy, -1 sell */
-    int64_t px, qty; /* instrument units; qty > 0 */
+    int side;           /* +1 buy, -1 sell */
+    int64_t px, qty;    /* instrument units; qty > 0 */
     int64_t commission; /* money units, >= 0 */
     int64_t ts_us;
 };
@@ -67,10 +67,10 @@ struct portfolio_totals {
 
 struct portfolio_metrics {
     int samples;
-    double total_return;  /* equity / initial - 1 */
-    double sharpe;        /* annualized mean/stddev of per-sample returns (0 when undefined) */
-    double sortino;       /* annualized mean/downside deviation */
-    double max_drawdown;  /* largest peak-to-trough fall as a fraction of the peak */
+    double total_return; /* equity / initial - 1 */
+    double sharpe;       /* annualized mean/stddev of per-sample returns (0 when undefined) */
+    double sortino;      /* annualized mean/downside deviation */
+    double max_drawdown; /* largest peak-to-trough fall as a fraction of the peak */
     int64_t max_drawdown_money;
     int closing_fills, wins;
     double win_rate;      /* wins / closing fills (0 when none) */
@@ -99,8 +99,7 @@ void portfolio_mark(struct portfolio *p, int sym, int64_t px);
 int64_t portfolio_mark_of(const struct portfolio *p, int sym); /* 0 when none */
 
 /* strategy NULL: the total. NULL when the account has no position in sym. */
-const struct position *portfolio_position(const struct portfolio *p, const char *strategy,
-                                          int sym);
+const struct position *portfolio_position(const struct portfolio *p, const char *strategy, int sym);
 /* Signed quantity (0 when none). */
 int64_t portfolio_qty(const struct portfolio *p, const char *strategy, int sym);
 /* Fills out (zeros for an unknown strategy). */

@@ -70,13 +70,13 @@ const char *risk_severity_name(enum risk_severity s);
 struct risk_limits {
     double max_order_qty;
     double max_order_notional;
-    double price_band_pct;     /* limit/stop price within this % of the reference */
+    double price_band_pct;      /* limit/stop price within this % of the reference */
     double reference_max_age_s; /* reference older than this is stale (default 5) */
-    double max_position;       /* |position + working same-side + order| per symbol */
-    double max_gross_exposure; /* sum |position value| + working notional + order */
+    double max_position;        /* |position + working same-side + order| per symbol */
+    double max_gross_exposure;  /* sum |position value| + working notional + order */
     double max_working_orders;
-    double max_orders_per_s;  /* new orders, token bucket with a burst of one second */
-    double max_cancels_per_s; /* cancels and replaces */
+    double max_orders_per_s;   /* new orders, token bucket with a burst of one second */
+    double max_cancels_per_s;  /* cancels and replaces */
     double duplicate_window_s; /* same side/symbol/qty/type/prices within this window */
     double daily_loss_limit;   /* day P&L <= -limit -> REDUCING */
     double max_drawdown;       /* peak equity - equity >= limit -> REDUCING */
@@ -111,7 +111,7 @@ struct order_request {
     const char *symbol;
     int side; /* +1 buy, -1 sell */
     double qty, limit, stop, trail, take_profit, stop_loss;
-    unsigned has; /* enum order_request_has bits */
+    unsigned has;    /* enum order_request_has bits */
     int reduce_only; /* flatten and the kill switch: must reduce the position */
 };
 
@@ -126,8 +126,8 @@ struct risk_exposure {
     int64_t position;    /* signed, qty units */
     int64_t working_buy; /* leaves of working buy orders, qty units */
     int64_t working_sell;
-    int working_orders; /* in every symbol */
-    int64_t gross_exposure; /* money units: sum |position value| + working notional */
+    int working_orders;                 /* in every symbol */
+    int64_t gross_exposure;             /* money units: sum |position value| + working notional */
     int64_t best_own_bid, best_own_ask; /* highest resting own buy limit, lowest sell; 0 none */
 };
 
@@ -170,8 +170,7 @@ void risk_new_day(struct risk *r);
 
 enum trading_state risk_state(const struct risk *r, const char *strategy); /* NULL: global */
 /* Operator override (REST/console), e.g. back to ACTIVE after review. */
-void risk_set_state(struct risk *r, const char *strategy, enum trading_state s,
-                    const char *why);
+void risk_set_state(struct risk *r, const char *strategy, enum trading_state s, const char *why);
 
 /* Kill switch. */
 void risk_kill(struct risk *r, const char *why);
@@ -183,6 +182,8 @@ int risk_killed(const struct risk *r);
 int risk_kill_poll(struct risk *r);
 void risk_rearm(struct risk *r, const char *who);
 
+/* Replaces the whole limit set of strategy (NULL: the global set). */
+void risk_set_limits(struct risk *r, const char *strategy, const struct risk_limits *l);
 /* Limits by name ("max_order_qty", ...): for config, REST and the console. strategy NULL:
  * the global set. Returns 0, or -1 with e (unknown name, negative or non-finite). */
 int risk_set_limit(struct risk *r, const char *strategy, const char *name, double value,

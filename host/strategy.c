@@ -28,13 +28,15 @@
 #include "host.h"
 #include "log.h"
 #include "market.h"
+#include "oms.h"
 #include "sbx.h"
 #include "sbx_serial.h"
+#include "tz.h"
 #include "util.h"
 
-const char *const strategy_cb_names[CB__COUNT] = {"on_start", "on_stop",  "on_quote",
-                                                  "on_trade", "on_bar",   "on_timer",
-                                                  "on_event", "on_alert", "on_reload"};
+const char *const strategy_cb_names[CB__COUNT] = {"on_start",  "on_stop",  "on_quote", "on_trade",
+                                                  "on_bar",    "on_timer", "on_event", "on_alert",
+                                                  "on_reload", "on_order", "on_fill"};
 
 const char *strategy_status_name(enum strategy_status s)
 {
@@ -58,6 +60,7 @@ void strategy_version_free(struct version *v)
         log_warn("strategy", "log lines dropped (rate limit)", "id=%s dropped=%llu",
                  v->ctx->strategy_id, (unsigned long long)v->ctx->log_dropped);
     sbx_free(v->sbx);
+    tz_free(v->window_tz);
     if (v->ctx) {
         strategy_decl_free(&v->ctx->decl);
         free(v->ctx);
@@ -179,6 +182,7 @@ int strategy_version_load(struct strategy *st, unsigned number, struct version *
     v->ctx->host = h;
     v->ctx->st = st;
     v->ctx->version = number;
+    util_strlcpy(v->ctx->sha256, v->sha256, sizeof v->ctx->sha256);
     util_strlcpy(v->ctx->strategy_id, st->id, sizeof v->ctx->strategy_id);
     sbx_set_owner(v->sbx, v->ctx);
     if (api_register(v->sbx, h->mode, e) != 0) goto done;
@@ -224,26 +228,70 @@ void strategy_routes_dirty(struct strategy *st)
     st->set->routes_dirty = 1;
 }
 
-/* Saves `state` of the loaded version so it survives the sandbox. */
-void strategy_save_state(struct strategy *st)
+/* Serializes `state` of sandbox s into out; logs and returns -1 when it cannot. */
+static int dump_state(struct strategy *st, struct sbx *s, struct buf *out)
 {
-    if (!st->cur.sbx) return;
-    lua_State *L = sbx_lua(st->cur.sbx);
-    struct buf b = BUF_INIT;
+    lua_State *L = sbx_lua(s);
     struct err e;
     sbx_get_global(L, "state");
-    int rc = sbx_serial_dump(st->cur.sbx, -1, "state", &b, &e);
+    int rc = sbx_serial_dump(s, -1, "state", out, &e);
     lua_pop(L, 1);
     if (rc != 0) {
         char q[1100];
         log_warn("strategy", "state not saved", "id=%s error=%s", st->id,
                  log_quote(q, sizeof q, e.msg));
-        buf_free(&b);
-        return;
+        buf_free(out);
     }
+    return rc;
+}
+
+/* Journals `state` of sandbox s (DESIGN.md §8): after every call that touched orders
+ * and every on_order/on_fill, so a restart finds state that matches the orders. */
+static void journal_state(struct strategy *st, struct sbx *s)
+{
+    struct oms *o = st->set->host->oms;
+    if (!o) return;
+    struct buf b = BUF_INIT;
+    if (dump_state(st, s, &b) == 0) oms_save_state(o, st->id, b.p, b.len);
+    buf_free(&b);
+}
+
+/* Saves `state` of the loaded version so it survives the sandbox (and journals it). */
+void strategy_save_state(struct strategy *st)
+{
+    if (!st->cur.sbx) return;
+    struct buf b = BUF_INIT;
+    if (dump_state(st, st->cur.sbx, &b) != 0) return;
     buf_free(&st->saved_state);
     st->saved_state = b;
     st->has_saved_state = 1;
+    if (st->set->host->oms) oms_save_state(st->set->host->oms, st->id, b.p, b.len);
+}
+
+double strategy_capital(const struct strategy *st)
+{
+    return st->cur.ctx ? st->cur.ctx->decl.capital : 0;
+}
+
+void strategy_set_saved_state(struct strategy *st, const void *data, size_t len)
+{
+    buf_free(&st->saved_state);
+    buf_put(&st->saved_state, data, len);
+    st->has_saved_state = 1;
+}
+
+int strategy_in_window(struct strategy *st, int64_t now_us)
+{
+    const struct api_ctx *c = st->cur.ctx;
+    if (!c || !c->decl.has_window) return 1;
+    if (!st->cur.window_tz) {
+        struct err e;
+        st->cur.window_tz = tz_load(c->decl.window_tz[0] ? c->decl.window_tz : "UTC", NULL, &e);
+        if (!st->cur.window_tz) return 0; /* fail closed */
+    }
+    int32_t sod = tz_local_seconds_of_day(st->cur.window_tz, now_us / 1000000);
+    int open = c->decl.window_open_min * 60, close = c->decl.window_close_min * 60;
+    return open <= close ? sod >= open && sod < close : sod >= open || sod < close;
 }
 
 void strategy_remember_deps(struct strategy *st)
@@ -340,8 +388,11 @@ enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int na
     struct bus *bus = st->set->host->bus;
     bus_hold(bus);
     st->calls++;
-    ((struct api_ctx *)sbx_owner(s))->events_this_call = 0;
+    struct api_ctx *c = sbx_owner(s);
+    c->events_this_call = 0;
+    c->orders_touched = 0;
     enum sbx_status rc = sbx_call(s, nargs, 0, b, se);
+    if (c->orders_touched && rc == SBX_OK) journal_state(st, s);
     bus_release(bus);
     return rc;
 }
@@ -454,11 +505,33 @@ static void dispatch_other(struct strategies *ss, const struct event *ev)
     }
 }
 
+/* ORDER_* events go to the strategy that owns the order only: on_fill(f) for a fill,
+ * then on_order(o) for the status change, each followed by a state snapshot. */
+static void dispatch_order(struct strategies *ss, const struct event *ev)
+{
+    const struct order *d = &ev->order->order;
+    struct strategy *st = d->strategy[0] ? strategies_find(ss, d->strategy) : NULL;
+    if (!st || st->status != STRATEGY_RUNNING) return;
+    int touched = 0;
+    if (ev->type == EV_ORDER_FILLED && strategy_push_cb(st, CB_FILL)) {
+        api_push_fill(sbx_lua(st->cur.sbx), ss->host, d, &ev->order->fill);
+        strategy_call(st, CB_FILL, 1, SBX_BUDGET_CALL);
+        touched = 1;
+    }
+    if (st->status == STRATEGY_RUNNING && strategy_push_cb(st, CB_ORDER)) {
+        api_push_order(sbx_lua(st->cur.sbx), ss->host, d);
+        strategy_call(st, CB_ORDER, 1, SBX_BUDGET_CALL);
+        touched = 1;
+    }
+    if (touched && st->status == STRATEGY_RUNNING) journal_state(st, st->cur.sbx);
+}
+
 static void on_bus(const struct event *ev, void *arg)
 {
     struct strategies *ss = arg;
     if (ss->routes_dirty) rebuild_routes(ss);
     if (ev->type == EV_MARKET_DATA || ev->type == EV_BAR) dispatch_market(ss, ev);
+    else if (ev->order) dispatch_order(ss, ev);
     else dispatch_other(ss, ev);
 }
 

@@ -91,6 +91,14 @@ const char *strategy_last_error(const struct strategy *st); /* "" when none */
 uint64_t strategy_calls(const struct strategy *st);
 uint64_t strategy_errors(const struct strategy *st);
 
+/* 1 when now is inside the window the loaded version declared (always 1 without one;
+ * 0 when its time zone cannot be loaded: fail closed). */
+int strategy_in_window(struct strategy *st, int64_t now_us);
+/* The capital the loaded version declared (0 when none). */
+double strategy_capital(const struct strategy *st);
+/* The `state` the next start restores (recovery: the journal's last snapshot). */
+void strategy_set_saved_state(struct strategy *st, const void *data, size_t len);
+
 /* 1 when the instance's script declares parameter name. */
 int strategy_declares_param(const struct strategy *st, const char *name);
 

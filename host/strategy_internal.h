@@ -27,6 +27,8 @@ enum cb {
     CB_EVENT,
     CB_ALERT,
     CB_RELOAD,
+    CB_ORDER,
+    CB_FILL,
     CB__COUNT
 };
 extern const char *const strategy_cb_names[CB__COUNT];
@@ -43,7 +45,8 @@ struct version {
     int nsymbols;
     uint32_t bars;
     int64_t every_us;
-    int cb[CB__COUNT]; /* 1 when the script defines that callback (slots table) */
+    int cb[CB__COUNT];    /* 1 when the script defines that callback (slots table) */
+    struct tz *window_tz; /* the declared window's zone, loaded on first use */
 };
 
 struct stimer {

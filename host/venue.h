@@ -27,9 +27,9 @@ enum venue_report_kind {
     VR_ACCEPTED,
     VR_REJECTED,
     VR_FILL,
-    VR_CANCELED, /* by request, or the unfilled rest of an IOC/FOK */
-    VR_EXPIRED,  /* a day order at its expiry */
-    VR_REPLACED, /* qty/limit/stop changed */
+    VR_CANCELED,        /* by request, or the unfilled rest of an IOC/FOK */
+    VR_EXPIRED,         /* a day order at its expiry */
+    VR_REPLACED,        /* qty/limit/stop changed */
     VR_CANCEL_REJECTED, /* unknown or already done: nothing changed */
 };
 
@@ -46,10 +46,10 @@ struct venue_order {
 struct venue_report {
     enum venue_report_kind kind;
     char cl_id[ORDER_CLID_MAX];
-    char exec_id[48];            /* VR_FILL: unique per fill, stable across restarts */
-    int64_t px, qty;             /* VR_FILL: this fill */
-    int64_t cum_qty, leaves_qty; /* after this report */
-    int64_t commission;          /* VR_FILL: money units */
+    char exec_id[48];                   /* VR_FILL: unique per fill, stable across restarts */
+    int64_t px, qty;                    /* VR_FILL: this fill */
+    int64_t cum_qty, leaves_qty;        /* after this report */
+    int64_t commission;                 /* VR_FILL: money units */
     int64_t qty_new, limit_px, stop_px; /* VR_REPLACED: the order's new terms */
     int64_t ts_us;
     char reason[ORDER_REASON_MAX]; /* VR_REJECTED, VR_CANCELED, VR_CANCEL_REJECTED */

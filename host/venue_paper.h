@@ -44,7 +44,7 @@ struct venue_paper_config {
     double latency_ms;
     double commission_per_unit; /* currency per 1.0 of quantity */
     double commission_bps;
-    double initial_cash; /* currency */
+    double initial_cash;   /* currency */
     const char *book_path; /* NULL: in memory only (backtests, tests) */
     enum journal_sync sync;
 };
@@ -52,8 +52,8 @@ struct venue_paper_config {
 /* Creates the venue (replaying book_path when it exists). Reports go to fn(arg). timers
  * and clock are the host's. Returns the venue, or -1 with e filled. */
 int venue_paper_new(struct venue *out, const struct venue_paper_config *cfg,
-                    const struct instruments *ins, struct timerq *timers,
-                    const struct clock *clock, venue_report_fn fn, void *arg, struct err *e);
+                    const struct instruments *ins, struct timerq *timers, const struct clock *clock,
+                    venue_report_fn fn, void *arg, struct err *e);
 
 /* Market data, from the host, before strategies see it: may fill resting orders
  * (reports are delivered at the next commit). */
