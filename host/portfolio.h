@@ -8,7 +8,8 @@
  *   cash        = initial cash - sum(side * notional) - sum(commission)
  *   position    = sum(side * qty)
  *   realized    = sum over reducing fills of (their proceeds - the cost basis they remove)
- *   cost basis  = sum(side * notional) + realized ... (see portfolio.c)
+ *   cost basis  = sum(side * notional) + realized   (per account and symbol; portfolio.c)
+ * as long as no sum leaves int64 (sums saturate rather than wrap).
  * Average cost: a position keeps its cost basis (money, signed like the quantity); a
  * fill that reduces it removes cost * q / |qty| (truncated; the remainder stays in the
  * basis, so nothing is lost), a fill that crosses zero closes and reopens.
@@ -18,9 +19,10 @@
  * value open positions: unrealized = qty * mark - cost basis.
  *
  * The equity curve: portfolio_sample appends (time, equity) to every account at the
- * caller's pace (the host samples once per second live, once per bar in backtests);
- * metrics are computed from it in double (statistics, not accounting). The module
- * knows nothing of the bus or Lua. */
+ * caller's pace (the host samples once per second live, once per bar in backtests),
+ * keeping the last PORTFOLIO_CURVE_MAX samples (16 bytes each); metrics are computed
+ * from the retained samples in double (statistics, not accounting). The module knows
+ * nothing of the bus or Lua. Position pointers stay valid until portfolio_free. */
 #ifndef LUATRADE_PORTFOLIO_H
 #define LUATRADE_PORTFOLIO_H
 
@@ -30,7 +32,8 @@
 
 struct cJSON;
 
-#define MONEY_DP 6
+#define MONEY_DP            6
+#define PORTFOLIO_CURVE_MAX 1000000 /* samples kept per account (a ring) */
 
 /* px*qty of instrument ins in money units, rounded half away from zero (exact 128-bit
  * product). Saturates to INT64_MIN/MAX when it does not fit (callers' risk checks
@@ -60,21 +63,31 @@ struct portfolio_totals {
     int64_t cash, equity, realized, unrealized, commissions;
     int64_t gross_exposure, net_exposure; /* sum |qty*mark|, sum qty*mark */
     int64_t day_start_equity, day_pnl;
-    int64_t peak_equity, drawdown; /* peak of the curve and sampled marks; peak - equity */
+    int64_t peak_equity; /* max of the initial cash, every sample and the current equity */
+    int64_t drawdown;    /* peak_equity - equity */
     int64_t initial_cash;
     uint64_t fills;
 };
 
+/* Metrics of an account's retained curve. Its returns: r_i = e_i / e_(i-1) - 1 for
+ * consecutive samples with e_(i-1) > 0 (other pairs give none); n returns, mean m.
+ *   sharpe  = m / sd * sqrt(periods_per_year), sd the sample stddev (n - 1); 0 when n < 2
+ *             or sd = 0
+ *   sortino = m / dd * sqrt(periods_per_year), dd = sqrt(sum(min(r, 0)^2) / n); 0 when
+ *             n < 2; when dd = 0, INFINITY if m > 0, else 0
+ *   var95   = max(0, -s[(n - 1) / 20]), s the returns sorted ascending; 0 when n = 0
+ * Closing fills are fills that reduce a position (crossing ones included); their realized
+ * P&L before commissions makes a win (> 0) or a loss (< 0). */
 struct portfolio_metrics {
-    int samples;
-    double total_return; /* equity / initial - 1 */
-    double sharpe;       /* annualized mean/stddev of per-sample returns (0 when undefined) */
-    double sortino;      /* annualized mean/downside deviation */
-    double max_drawdown; /* largest peak-to-trough fall as a fraction of the peak */
-    int64_t max_drawdown_money;
+    int samples;         /* retained */
+    double total_return; /* current equity / initial - 1 (0 when initial <= 0) */
+    double sharpe, sortino;
+    double max_drawdown;        /* largest (peak - e) / peak over the curve (peaks > 0) */
+    int64_t max_drawdown_money; /* largest peak - e over the curve (maximized separately) */
     int closing_fills, wins;
     double win_rate;      /* wins / closing fills (0 when none) */
-    double profit_factor; /* gross profit / gross loss (INFINITY when no loss, 0 when none) */
+    double profit_factor; /* gross profit / gross loss (INFINITY when no loss, 0 when
+                           * neither) */
     double var95;         /* historical 1-sample VaR 95%, as a fraction of equity (>= 0) */
 };
 
@@ -90,19 +103,23 @@ void portfolio_free(struct portfolio *p);
  * declared capital, or 0). Idempotent: an existing account keeps its cash. */
 void portfolio_account(struct portfolio *p, const char *strategy, int64_t initial_cash);
 
-/* Books a fill for strategy (NULL or "": the total only). Returns the realized P&L of the
- * reducing part (money units; 0 when the fill only opened or added). */
+/* Books a fill to the total and, unless strategy is NULL or "", to strategy's account
+ * (created with 0 initial cash when new). Returns the realized P&L of the reducing part
+ * in strategy's account (the total's when none): money units, 0 when the fill only
+ * opened or added. Every call books: deduplication by exec_id is the caller's. */
 int64_t portfolio_apply_fill(struct portfolio *p, const char *strategy, const struct fill *f);
 
 /* Sets the mark price of sym (instrument units). */
 void portfolio_mark(struct portfolio *p, int sym, int64_t px);
 int64_t portfolio_mark_of(const struct portfolio *p, int sym); /* 0 when none */
 
-/* strategy NULL: the total. NULL when the account has no position in sym. */
+/* strategy NULL or "": the total. NULL when the account never traded sym (a flat position
+ * that traded is returned). */
 const struct position *portfolio_position(const struct portfolio *p, const char *strategy, int sym);
 /* Signed quantity (0 when none). */
 int64_t portfolio_qty(const struct portfolio *p, const char *strategy, int sym);
-/* Fills out (zeros for an unknown strategy). */
+/* Fills out (zeros for an unknown strategy). Valued at the marks; a position with no mark
+ * is valued at its cost basis. */
 void portfolio_totals(const struct portfolio *p, const char *strategy,
                       struct portfolio_totals *out);
 
@@ -113,7 +130,8 @@ void portfolio_sample(struct portfolio *p, int64_t ts_us);
 void portfolio_metrics(const struct portfolio *p, const char *strategy,
                        struct portfolio_metrics *out);
 
-/* Accounts: strategy ids in creation order (the total is not listed). */
+/* Accounts: strategy ids in creation order (the total is not listed). The arrays below
+ * are the portfolio's, valid until the next portfolio_account or portfolio_apply_fill. */
 int portfolio_accounts(const struct portfolio *p, const char *const **out);
 /* Positions of an account (NULL: the total), including flat ones that traded. */
 int portfolio_positions(const struct portfolio *p, const char *strategy,
@@ -121,11 +139,13 @@ int portfolio_positions(const struct portfolio *p, const char *strategy,
 
 /* JSON (money and prices as numbers in currency and price units):
  *   position: {symbol, qty, avg_price, cost, mark, market_value, unrealized, realized,
- *              commissions}
+ *              commissions}   (avg_price null when flat; mark null when unmarked, and
+ *              market_value then the cost)
  *   totals:   {cash, equity, realized, unrealized, commissions, gross_exposure,
  *              net_exposure, day_pnl, drawdown, peak_equity, initial_cash, fills}
  *   metrics:  {total_return, sharpe, sortino, max_drawdown, win_rate, profit_factor, var95,
- *              samples} */
+ *              samples}        (INFINITY is written as null)
+ * An unknown strategy gives the zeros of portfolio_totals / portfolio_metrics. */
 struct cJSON *portfolio_position_json(const struct portfolio *p, const struct position *pos);
 struct cJSON *portfolio_totals_json(const struct portfolio *p, const char *strategy);
 struct cJSON *portfolio_metrics_json(const struct portfolio *p, const char *strategy);
