@@ -10,8 +10,10 @@
 -- `fast` of those (not of the first `fast`); the signal EMA is seeded with the mean
 -- of the first `signal` macd values. So the first output comes with value number
 -- slow + signal - 1 (34 for the defaults), all three at once. Like TA-Lib, a slow
--- period below the fast one is swapped. O(1) per update; only data fields, so it
--- survives a hot reload in `state`.
+-- period below the fast one is swapped. signal = 1 gives signal = macd, hist = 0
+-- (TA-Lib 0.6 gets that case wrong: its EMA lookback for period 1 is -1, so it
+-- starts a bar early with an unset first macd). O(1) per update; only data
+-- fields, so it survives a hot reload in `state`.
 local common = require "indicators.common"
 
 local MACD = class("indicators.macd")
