@@ -6,6 +6,14 @@
 #    something is missing, so a second run does no apt work at all. It uses the
 #    system's apt sources as they are and never changes them.
 # 2. Runs tools/luajit.sh, which builds the CHECKHOOK LuaJIT into the cache once.
+# 3. Installs the npm development dependencies of package.json (TA-Lib, the reference
+#    the indicator tests compare against) with `npm ci` from package-lock.json, only
+#    when node_modules is missing or older than the lock. The `talib` package builds
+#    TA-Lib's bundled C sources with node-gyp (python3, make, g++); nothing prebuilt
+#    is downloaded. Node and npm are checked by command, not by package name: the
+#    NodeSource `nodejs` package bundles npm and conflicts with Debian's `npm`, so
+#    asking apt for `npm` there would replace that Node. Debian's own nodejs and npm
+#    are installed only when a command is missing.
 #
 # Installing needs root (no sudo is assumed): run as non-root with packages missing,
 # it lists them and exits 1. Safe to run with no terminal (CI=true, stdin closed).
@@ -30,6 +38,8 @@ packages=(
     postgresql redis-server
     # test and demo helpers
     socat tmux
+    # node-gyp building the npm package `talib` (node and npm themselves: see below)
+    python3 make g++
 )
 
 say() { printf 'setup: %s\n' "$*"; }
@@ -48,6 +58,8 @@ missing=()
 for p in "${packages[@]}"; do
     installed "$p" || missing+=("$p")
 done
+command -v node >/dev/null || missing+=(nodejs)
+command -v npm >/dev/null || missing+=(npm)
 
 if ((${#missing[@]} == 0)); then
     say "all packages present (${#packages[@]} checked)"
@@ -64,6 +76,8 @@ else
     apt-get install -y --no-install-recommends "${missing[@]}" </dev/null
     still=()
     for p in "${missing[@]}"; do installed "$p" || still+=("$p"); done
+    command -v node >/dev/null || still+=("(node command)")
+    command -v npm >/dev/null || still+=("(npm command)")
     if ((${#still[@]})); then
         say "still not installed after apt-get: ${still[*]}" >&2
         exit 1
@@ -73,3 +87,24 @@ fi
 
 say "running: tools/luajit.sh"
 tools/luajit.sh
+
+# npm ci replaces node_modules as a whole; the stamp is written only after it
+# succeeded, so a failed or interrupted install is retried on the next run.
+stamp=node_modules/.luatrade-setup
+if [[ -f $stamp && ! package-lock.json -nt $stamp ]]; then
+    say "node_modules up to date with package-lock.json"
+else
+    # node-gyp uses the installed Node headers instead of fetching a tarball of them.
+    if [[ -f /usr/include/node/node_version.h ]]; then
+        export npm_config_nodedir=/usr
+    fi
+    export npm_config_audit=false npm_config_fund=false npm_config_update_notifier=false
+    if [[ -f package-lock.json ]]; then
+        say "running: npm ci"
+        npm ci </dev/null
+    else
+        say "no package-lock.json; running: npm install"
+        npm install </dev/null
+    fi
+    touch "$stamp"
+fi

@@ -3,7 +3,8 @@
 # CI runs it through .ci/run.
 #
 # Steps, each announced by a "==> [i/n]" line, stopping at the first failure:
-#   1. tools/setup.sh            install missing Debian packages, build the cached LuaJIT
+#   1. tools/setup.sh            install missing Debian packages, build the cached LuaJIT,
+#                                npm ci when node_modules is out of date
 #   2. tools/format.sh --check   the C sources match .clang-format
 #   3-5. asan preset (build-asan/): configure, build, ctest -L 'unit|lua' under ASan and
 #        UBSan; a leak, a memory error or undefined behaviour fails the test (the same
@@ -44,7 +45,7 @@ step() {
     printf '    step %d done in %s\n' "$n" "$(elapsed "$t")"
 }
 
-step "setup: Debian packages and LuaJIT" tools/setup.sh
+step "setup: Debian packages, LuaJIT, npm ci" tools/setup.sh
 step "format check" tools/format.sh --check
 
 step "asan: configure build-asan/" cmake --preset asan

@@ -1,6 +1,6 @@
 -- indicators/common.lua: argument checks shared by the indicator modules.
 --
--- Both checks raise at level 3: the error names the line of the strategy that
+-- The checks raise at level 3: the error names the line of the strategy that
 -- called the constructor or update(), not this file or the indicator's own.
 
 local type, error, floor, tostring = type, error, math.floor, tostring
@@ -28,4 +28,12 @@ local function value(x, who)
   return x
 end
 
-return { period = period, value = value, MAX_PERIOD = MAX_PERIOD }
+-- A constructor's real-valued parameter (a multiplier, say): any finite number.
+local function number(x, who, what)
+  if type(x) ~= "number" or x ~= x or x == 1 / 0 or x == -1 / 0 then
+    error(who .. ": " .. what .. " must be a finite number (got " .. describe(x) .. ")", 3)
+  end
+  return x
+end
+
+return { period = period, value = value, number = number, MAX_PERIOD = MAX_PERIOD }

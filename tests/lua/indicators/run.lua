@@ -2,59 +2,20 @@
 --
 --   ~/.cache/luatrade/luajit/bin/luajit tests/lua/indicators/run.lua
 --
--- The modules are loaded the way the sandbox loads them: each file runs in an
--- environment holding only the sandbox's libraries plus a `class` and `require`
--- shaped like the prelude's (named metatables; modules cached per "sandbox"), and
--- writing a global is an error. Values are checked against hand-computed cases,
--- the published Wilder RSI example, and plain non-streaming reference versions
--- over a deterministic pseudo-random series (1e-9 relative). A hot reload is
--- simulated by copying objects data-only into a fresh sandbox.
+-- The modules are loaded the way the sandbox loads them (sandbox.lua): each file
+-- runs in an environment holding only the sandbox's libraries plus a `class` and
+-- `require` shaped like the prelude's, and touching an unknown global is an error.
+-- Values are checked against hand-computed cases, the published Wilder RSI
+-- example, and plain non-streaming reference versions over a deterministic
+-- pseudo-random series (1e-9 relative); talib.mjs checks every indicator against
+-- TA-Lib itself. Argument checks, data-only fields and a hot reload (objects
+-- copied data-only into a fresh sandbox) are checked for every indicator.
 -- Prints "N passed, M failed" last; exits non-zero on failure.
 
 local root = (arg and arg[0] or ""):match("^(.*)[/\\]") or "."
 root = root .. "/../../.."
 
--- A fresh "sandbox": its own class registry and module cache.
-local function new_sandbox()
-  local classes, loaded = {}, {}
-  local env = {}
-  for _, k in ipairs({ "assert", "error", "ipairs", "next", "pairs", "pcall", "select",
-                       "setmetatable", "getmetatable", "rawget", "rawset", "rawequal",
-                       "tonumber", "tostring", "type", "unpack", "xpcall" }) do
-    env[k] = _G[k]
-  end
-  env.string, env.table, env.math, env.bit = string, table, math, bit
-  env._G = env
-  function env.class(name)
-    if type(name) ~= "string" or name == "" then
-      error("bad argument #1 to 'class' (non-empty string expected)", 2)
-    end
-    local mt = classes[name]
-    if mt then return mt end
-    mt = { __class = name }
-    mt.__index = mt
-    classes[name] = mt
-    return mt
-  end
-  function env.require(name)
-    local v = loaded[name]
-    if v ~= nil then return v end
-    local rel = name:gsub("%.", "/")
-    local fn = loadfile(root .. "/scripts/" .. rel .. ".lua")
-             or loadfile(root .. "/scripts/" .. rel .. "/init.lua")
-    if not fn then error("module '" .. name .. "' not found", 2) end
-    setfenv(fn, env)
-    local r = fn(name)
-    if r == nil then r = true end
-    loaded[name] = r
-    return r
-  end
-  setmetatable(env, {
-    __newindex = function(_, k) error("global written: " .. tostring(k), 2) end,
-    __index = function(_, k) error("global read: " .. tostring(k), 2) end,
-  })
-  return env, classes
-end
+local new_sandbox = dofile(root .. "/tests/lua/indicators/sandbox.lua")(root)
 
 local sbx, classes = new_sandbox()
 local ind = sbx.require("indicators")
@@ -203,6 +164,52 @@ check_series("rsi(2) all up is 100", run(ind.rsi, 2, { 1, 2, 3, 4 }), { false, f
 check_series("rsi(2) all down is 0", run(ind.rsi, 2, { 4, 3, 2, 1 }), { false, false, 0, 0 })
 check_series("rsi(2) flat is 0 (TA-Lib)", run(ind.rsi, 2, { 5, 5, 5, 5 }), { false, false, 0, 0 })
 
+-- weights 1, 2, 3 over 6: on 1..10 that is the last value minus 2/3
+check_series("wma(3) of 1..10", run(ind.wma, 3, one_to_ten),
+             { false, false, 7 / 3, 10 / 3, 13 / 3, 16 / 3, 19 / 3, 22 / 3, 25 / 3, 28 / 3 }, 1e-15)
+check_series("wma(1) is the input", run(ind.wma, 1, one_to_ten), one_to_ten)
+check_series("roc(2) of 100,110,121,110", run(ind.roc, 2, { 100, 110, 121, 110 }),
+             { false, false, 21, 0 }, 1e-12)
+check_series("roc(1) after a 0 is 0 (TA-Lib)", run(ind.roc, 1, { 0, 5, 10 }), { false, 0, 100 })
+
+-- Feeds a list of argument lists to obj; returns the list of its result lists.
+local function outputs(obj, inputs)
+  local out = {}
+  for i = 1, #inputs do out[i] = { obj:update(unpack(inputs[i])) } end
+  return out
+end
+local function check_outputs(name, got, want)
+  local bad
+  for i = 1, #want do
+    if #got[i] ~= #want[i] then bad = bad or i end
+    for j = 1, #want[i] do
+      if not close_to(got[i][j], want[i][j], 1e-12) then bad = bad or i end
+    end
+  end
+  check(bad == nil, name .. (bad and (": first mismatch at " .. bad .. ": got "
+        .. table.concat(got[bad], ", ")) or ""))
+end
+-- true ranges 2, 3 (the high above the last close), 1 (the low below it), 9.5 (a gap)
+local bars = { { 10, 8, 9 }, { 11, 9, 10 }, { 12, 9, 11 }, { 11, 10, 10.5 }, { 20, 19, 19.5 } }
+check_outputs("atr(2) of five bars", outputs(ind.atr(2), bars),
+              { {}, {}, { 2.5 }, { 1.75 }, { 5.625 } })
+check_outputs("atr(1) is the true range", outputs(ind.atr(1), bars), { {}, { 2 }, { 3 }, { 1 }, { 9.5 } })
+-- fast %K over 3 bars: (11 - 8) / (12 - 8), (10.5 - 9) / (12 - 9), (19.5 - 9) / (20 - 9)
+check_outputs("stoch(3, 1, 1) of five bars", outputs(ind.stoch(3, 1, 1), bars),
+              { {}, {}, { 75, 75 }, { 50, 50 }, { 1050 / 11, 1050 / 11 } })
+check_outputs("stoch(3, 2, 2) of five bars", outputs(ind.stoch(3, 2, 2), bars),
+              { {}, {}, {}, {}, { (50 + 1050 / 11) / 2, (62.5 + (50 + 1050 / 11) / 2) / 2 } })
+check_outputs("stoch(2, 1, 1) with no range is 0", outputs(ind.stoch(2, 1, 1), { { 5, 5, 5 }, { 5, 5, 5 } }),
+              { {}, { 0, 0 } })
+-- On a straight line both EMAs lag by (1 - k) / k from their seeds on: 0.5 and 1.
+check_outputs("macd(2, 3, 2) of 1..5", outputs(ind.macd(2, 3, 2), { { 1 }, { 2 }, { 3 }, { 4 }, { 5 } }),
+              { {}, {}, {}, { 0.5, 0.5, 0 }, { 0.5, 0.5, 0 } })
+-- TA-Lib seeds the fast EMA with the mean of the last 2 of the first 4 values: 4 - 3.
+check_outputs("macd(2, 4, 1) seeds the fast EMA late", outputs(ind.macd(2, 4, 1), { { 4 }, { 0 }, { 0 }, { 8 } }),
+              { {}, {}, {}, { 1, 1, 0 } })
+check_outputs("bbands(2) of 1,3", outputs(ind.bbands(2), { { 1 }, { 3 } }), { {}, { 4, 2, 0 } })
+check_outputs("bbands(2, 2, 1) of 1,3", outputs(ind.bbands(2, 2, 1), { { 1 }, { 3 } }), { {}, { 4, 2, 1 } })
+
 -- Wilder's 14-period example from StockCharts' RSI spreadsheet (closes to 4
 -- decimals; the RSI column as published, to 2 decimals).
 local wilder_closes = {
@@ -263,37 +270,86 @@ do  -- a long run: no drift in the running sums after a million updates
   check(close_to(obj_sd:value(), stddev_ref(tail, 30)[30]), "stddev(30) after 1e6 updates")
 end
 
+---------------------------------------------------------------- every indicator
+-- How the checks below feed each indicator: atr and stoch take high, low, close
+-- (a bar around x); the others one value. macd, bbands and stoch have default
+-- periods, the others need one.
+local takes_bars = { atr = true, stoch = true }
+local has_defaults = { macd = true, bbands = true, stoch = true }
+local function feed(name, obj, x)
+  if takes_bars[name] then return obj:update(x + 1, x - 1.5, x) end
+  return obj:update(x)
+end
+
+local function same(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if a[i] ~= b[i] then return false end end
+  return true
+end
+
 ---------------------------------------------------------------- warm-up
-for name, warm in pairs({ sma = 5, ema = 5, stddev = 5, rsi = 6 }) do
-  local obj = ind[name](5)
-  check(obj:value() == nil, name .. ": value() nil before any update")
+-- The number of updates until the first value, with these periods.
+local warm_ups = {
+  { "sma", { 5 }, 5 }, { "ema", { 5 }, 5 }, { "wma", { 5 }, 5 }, { "stddev", { 5 }, 5 },
+  { "rsi", { 5 }, 6 }, { "roc", { 5 }, 6 }, { "atr", { 5 }, 6 },
+  { "bbands", { 5 }, 5 }, { "bbands", {}, 20 },
+  { "macd", { 3, 5, 2 }, 6 }, { "macd", { 5, 3, 2 }, 6 }, { "macd", {}, 34 },
+  { "stoch", { 4, 2, 3 }, 7 }, { "stoch", {}, 9 }, { "stoch", { 1, 1, 1 }, 1 },
+}
+for _, w in ipairs(warm_ups) do
+  local name, args, warm = w[1], w[2], w[3]
+  local what = ("%s(%s)"):format(name, table.concat(args, ", "))
+  local obj = ind[name](unpack(args))
+  check(obj:value() == nil, what .. ": value() nil before any update")
   for i = 1, warm - 1 do
-    check(obj:update(i * 1.5) == nil and obj:value() == nil, name .. ": nil at update " .. i)
+    check(feed(name, obj, i * 1.5) == nil and obj:value() == nil, what .. ": nil at update " .. i)
   end
-  check(type(obj:update(2)) == "number", name .. ": a number at update " .. warm)
+  local out = { feed(name, obj, 2) }
+  check(type(out[1]) == "number" and same(out, { obj:value() }),
+        what .. ": a number at update " .. warm .. " and value() returns it")
 end
 
 ---------------------------------------------------------------- argument checks
 local this_file = "run%.lua:%d+:"
+local function raises_here(f, text)
+  local ok, msg = pcall(f)
+  return not ok and type(msg) == "string" and msg:find(this_file) ~= nil
+         and msg:find(text, 1, true) ~= nil, tostring(msg)
+end
 for name, make in pairs(ind) do
   for _, bad in ipairs({ 0, -1, 1.5, "10", false, 100001, 0 / 0, 1 / 0 }) do
     -- not a tail call, so the caller's frame (and its line) is still there
-    local ok, msg = pcall(function() local o = make(bad); return o end)
-    check(not ok and type(msg) == "string" and msg:find(this_file) and msg:find(name .. ": period must be an integer"),
-          ("%s(%s) raises at the caller: %s"):format(name, tostring(bad), tostring(msg)))
+    local ok, msg = raises_here(function() local o = make(bad); return o end,
+                                name .. ": period must be an integer")
+    check(ok, ("%s(%s) raises at the caller: %s"):format(name, tostring(bad), msg))
   end
-  local ok, msg = pcall(function() return make() end)
-  check(not ok and msg:find("got nil"), name .. "() without a period raises")
+  if has_defaults[name] then
+    check(pcall(make), name .. "() takes its default periods")
+  else
+    local ok, msg = pcall(function() return make() end)
+    check(not ok and msg:find("got nil"), name .. "() without a period raises")
+  end
   check(pcall(make, 100000), name .. "(100000) is accepted")
   local obj = make(3)
   for _, bad in ipairs({ "1", 0 / 0, 1 / 0, -1 / 0, {} }) do
-    local ok2, msg2 = pcall(function() local v = obj:update(bad); return v end)
-    check(not ok2 and msg2:find(this_file) and msg2:find(name .. ":update: value must be a finite number"),
-          ("%s:update(%s) raises at the caller: %s"):format(name, tostring(bad), tostring(msg2)))
+    local args = { bad }
+    if takes_bars[name] then args = { 2, 1, bad } end
+    local ok, msg = raises_here(function() local v = obj:update(unpack(args)); return v end,
+                                name .. ":update: value must be a finite number")
+    check(ok, ("%s:update(%s) raises at the caller: %s"):format(name, tostring(bad), msg))
   end
   local ok3 = pcall(function() return obj:update() end)
   check(not ok3, name .. ":update() without a value raises")
   check(obj.count == 0 and obj:value() == nil, name .. ": a refused value leaves the object untouched")
+end
+-- the other periods and the band multipliers
+for _, c in ipairs({ { "macd", { 12, 0, 9 }, "macd: period" }, { "macd", { 12, 26, 1.5 }, "macd: period" },
+                     { "stoch", { 5, 0 }, "stoch: period" }, { "stoch", { 5, 3, "3" }, "stoch: period" },
+                     { "bbands", { 20, "2" }, "bbands: deviation multiplier must be a finite number" },
+                     { "bbands", { 20, 2, 0 / 0 }, "bbands: deviation multiplier must be a finite number" } }) do
+  local name, args = c[1], c[2]
+  local ok, msg = raises_here(function() local o = ind[name](unpack(args)); return o end, c[3])
+  check(ok, ("%s with bad argument raises at the caller: %s"):format(name, msg))
 end
 
 ---------------------------------------------------------------- data only
@@ -320,7 +376,7 @@ end
 
 for name, make in pairs(ind) do
   local obj = make(4)
-  for i = 1, 7 do obj:update(i * i) end
+  for i = 1, 12 do feed(name, obj, i * i) end
   local mt = getmetatable(obj)
   check(mt == sbx.class("indicators." .. name) and mt.__class == "indicators." .. name,
         name .. ": metatable is class('indicators." .. name .. "')")
@@ -339,7 +395,7 @@ do
   local xs = series(300, 31337, 100, 1)
   local old = {}
   for name, make in pairs(ind) do old[name] = make(14) end
-  for i = 1, 150 do for _, obj in pairs(old) do obj:update(xs[i]) end end
+  for i = 1, 150 do for name, obj in pairs(old) do feed(name, obj, xs[i]) end end
 
   local sbx2, classes2 = new_sandbox()
   local moved = {}
@@ -352,12 +408,12 @@ do
   end
   for i = 151, 300 do
     for name, obj in pairs(old) do
-      local a, b = obj:update(xs[i]), moved[name]:update(xs[i])
-      if a ~= b then check(false, ("%s diverges after reload at %d"):format(name, i)) end
+      local a, b = { feed(name, obj, xs[i]) }, { feed(name, moved[name], xs[i]) }
+      if not same(a, b) then check(false, ("%s diverges after reload at %d"):format(name, i)) end
     end
   end
   for name in pairs(old) do
-    check(old[name]:value() == moved[name]:value() and moved[name]:value() ~= nil,
+    check(same({ old[name]:value() }, { moved[name]:value() }) and moved[name]:value() ~= nil,
           name .. ": same value after a simulated reload")
   end
 end
