@@ -653,15 +653,19 @@ static void test_position(void **state)
     X(NULL)->working_sell = 100;
     expect(SELL("AAPL", 50), RISK_OK);           /* -100 */
     expect(SELL("AAPL", 51), RISK_MAX_POSITION); /* -101 */
-    /* an order that reduces always passes, even over the limit */
+    /* an order that reduces always passes, even when what is left is over the limit */
     X(NULL)->position = 500;
     X(NULL)->working_sell = 0;
+    expect(SELL("AAPL", 100), RISK_OK); /* 400 left */
     expect(SELL("AAPL", 500), RISK_OK);
     expect(BUY("AAPL", 1), RISK_MAX_POSITION);
     X(NULL)->position = -150;
     X(NULL)->working_buy = 0;
+    expect(BUY("AAPL", 10), RISK_OK); /* -140 left */
     expect(BUY("AAPL", 150), RISK_OK);
     expect(SELL("AAPL", 1), RISK_MAX_POSITION);
+    expect(BUY("AAPL", 250), RISK_OK); /* through zero to +100: not reducing, at the limit */
+    expect(BUY("AAPL", 251), RISK_MAX_POSITION);
     /* the strategy's set judges the strategy's own position */
     X(NULL)->position = 0;
     set("s1", "max_position", 10);
