@@ -222,6 +222,8 @@ static int start_kill_signal(struct host *h, struct err *e)
 
 /* ---- the trading core ------------------------------------------------------------------ */
 
+#define MAX_STRATEGIES_WITH_RISK 256
+
 static void risk_config_of(const struct config *cfg, struct risk_config *rc)
 {
     risk_config_defaults(rc);
@@ -255,6 +257,18 @@ static int start_oms(struct host *h, const struct config *cfg, struct err *e)
         .kill_flatten = cfg->kill_flatten,
     };
     risk_config_of(cfg, &oc.risk);
+    struct risk_config per = oc.risk;
+    char *ids[MAX_STRATEGIES_WITH_RISK];
+    struct risk_limits lims[MAX_STRATEGIES_WITH_RISK];
+    per.ids = ids;
+    per.per = lims;
+    per.nper = 0;
+    for (int i = 0; i < cfg->nstrategies && per.nper < MAX_STRATEGIES_WITH_RISK; i++)
+        if (cfg->strategies[i].has_risk) {
+            ids[per.nper] = cfg->strategies[i].id ? cfg->strategies[i].id : cfg->strategies[i].script;
+            lims[per.nper++] = cfg->strategies[i].risk;
+        }
+    if (risk_config_check(&per, e) != 0) return err_prefix(e, "%s: risk", cfg->path);
     h->oms = oms_open(h, &oc, e);
     return h->oms ? 0 : -1;
 }
