@@ -1,14 +1,27 @@
--- sma_cross: fast/slow simple moving average crossover, one pair per symbol.
+-- sma_cross: fast/slow simple moving average crossover, one pair per symbol, long only.
 --
 -- On every closed bar of `bar_tf` it updates a fast and a slow SMA of the close.
 -- When the fast average moves from below the slow one to above it, that is a
--- "buy" crossing; from above to below, a "sell" crossing. Only signals: no orders.
+-- "buy" crossing; from above to below, a "sell" crossing. A buy crossing while flat
+-- buys `qty` at market; a sell crossing while long sells the position at market.
 --
 -- Params:  fast  bars in the fast average (default 5)
 --          slow  bars in the slow average (default 20; must be more than fast)
+--          qty   shares to buy on a buy crossing (default 10)
+-- Orders:  buy crossing, flat and nothing working in the symbol: buy(symbol, qty),
+--          market, tag "sma_cross". Sell crossing while long: flatten(symbol), which
+--          cancels what works there and sells the position at market. An entry still
+--          working at a sell crossing is canceled first, and whatever it bought is sold
+--          once it has ended (on_order). Never short, never more than qty: no entry
+--          while holding a position or while any order of the symbol works. A refusal
+--          is logged (warn) and the crossing passes; the next one tries again.
 -- Signals: "cross" { symbol, side = "buy" | "sell", fast, slow, price, time }
+-- Log:     "sent id= side= qty= sym= type=", "fill id= side= qty= sym= price= pos= t=",
+--          "done id= status= role= sym= filled= reason=" (order ended), and a warn
+--          "refused side= qty= sym= reason=" when the host refuses an order.
 -- State:   state.pairs[symbol] = { fast = sma, slow = sma, side = "above" | "below" }
 --          state.crossings     = crossings seen since the strategy first started
+--          state.exit_after[symbol] = true while an entry is being canceled to go flat
 -- A live change of fast or slow restarts the averages of each symbol on its next
 -- bar; the first bar of a symbol warms the averages from history() when it can.
 local ind = require "indicators"
@@ -19,7 +32,7 @@ strategy {
   name = "sma_cross",
   symbols = { "AAPL", "MSFT" },
   bars = { bar_tf },
-  params = { fast = 5, slow = 20 },
+  params = { fast = 5, slow = 20, qty = 10 },
 }
 
 -- The periods to use, or nil and a reason when the params make no sense.
@@ -34,6 +47,9 @@ local function periods()
   end
   if fast >= slow then
     return nil, nil, ("fast (%d) must be less than slow (%d)"):format(fast, slow)
+  end
+  if type(params.qty) ~= "number" or not (params.qty > 0) then
+    return nil, nil, "qty must be a number above 0"
   end
   return fast, slow
 end
@@ -58,13 +74,63 @@ local function new_pair(symbol, fast, slow, before)
   return pair
 end
 
+-- ---- orders ---------------------------------------------------------------------------
+
+-- Quantities still working in symbol: to buy, to sell.
+local function working(symbol)
+  local buys, sells = 0, 0
+  for _, o in ipairs(orders(symbol)) do
+    if o.side == "buy" then buys = buys + o.leaves else sells = sells + o.leaves end
+  end
+  return buys, sells
+end
+
+local function enter(symbol)
+  state.exit_after[symbol] = nil             -- a buy crossing undoes a pending exit
+  if position(symbol) ~= 0 then return end
+  local buys, sells = working(symbol)
+  if buys > 0 or sells > 0 then return end   -- an entry or an exit is still on its way
+  local id, why = buy(symbol, params.qty, { tag = "sma_cross" })
+  if not id then
+    log.warn("refused side=buy qty=%s sym=%s reason=%s", params.qty, symbol, why)
+    return
+  end
+  log.info("sent id=%d side=buy qty=%s sym=%s type=market", id, params.qty, symbol)
+end
+
+-- Sells what is held in symbol at market, unless a sale is already working.
+local function go_flat(symbol)
+  local held = position(symbol)
+  if held <= 0 then return end
+  local n, why = flatten(symbol)
+  if not n then
+    log.warn("refused side=sell qty=%s sym=%s reason=%s", held, symbol, why)
+    return
+  end
+  log.info("flatten sym=%s qty=%s orders=%d", symbol, held, n)
+end
+
+local function leave(symbol)
+  local buys, sells = working(symbol)
+  if sells > 0 then return end               -- already selling out
+  if buys > 0 then                           -- the entry still works: stop it first
+    state.exit_after[symbol] = true
+    cancel_all(symbol)
+    return
+  end
+  go_flat(symbol)
+end
+
+-- ---- callbacks ------------------------------------------------------------------------
+
 function on_start()
   state.pairs = state.pairs or {}
   state.crossings = state.crossings or 0
+  state.exit_after = state.exit_after or {}
   local fast, slow, why = periods()
   if not fast then error("sma_cross: " .. why) end
-  log.info("sma_cross: fast=%d slow=%d on %s bars, %d crossings so far",
-           fast, slow, bar_tf, state.crossings)
+  log.info("sma_cross: fast=%d slow=%d qty=%s on %s bars, %d crossings so far",
+           fast, slow, params.qty, bar_tf, state.crossings)
 end
 
 function on_bar(bar)
@@ -100,9 +166,32 @@ function on_bar(bar)
     price = bar.close,
     time = bar.time,
   })
+  if side == "above" then enter(bar.symbol) else leave(bar.symbol) end
+end
+
+function on_fill(f)
+  log.info("fill id=%d side=%s qty=%s sym=%s price=%.2f pos=%s t=%.6f", f.order_id, f.side,
+           f.qty, f.symbol, f.price, position(f.symbol), f.time)
+end
+
+local ended = { FILLED = true, CANCELED = true, REJECTED = true, EXPIRED = true }
+
+function on_order(o)
+  if not ended[o.status] then return end
+  log.info("done id=%d status=%s role=%s sym=%s filled=%s reason=%s", o.id, o.status, o.role,
+           o.symbol, o.filled, o.reason or "-")
+  -- an entry canceled at a sell crossing has ended: sell whatever it bought
+  if o.side == "buy" and state.exit_after[o.symbol] then
+    local buys = working(o.symbol)
+    if buys == 0 then
+      state.exit_after[o.symbol] = nil
+      go_flat(o.symbol)
+    end
+  end
 end
 
 function on_reload(old_version)
+  state.exit_after = state.exit_after or {}   -- absent in states saved by signal-only versions
   local symbols = 0
   for _ in pairs(state.pairs or {}) do symbols = symbols + 1 end
   log.info("sma_cross: reloaded over version %d; %d crossings so far, %d symbols tracked",
@@ -110,5 +199,7 @@ function on_reload(old_version)
 end
 
 function on_stop(reason)
-  log.info("sma_cross: stopped (%s) after %d crossings", tostring(reason), state.crossings or 0)
+  local pf = portfolio()
+  log.info("sma_cross: stopped (%s) after %d crossings; fills=%d realized=%.2f",
+           tostring(reason), state.crossings or 0, pf.fills, pf.realized)
 end
