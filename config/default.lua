@@ -18,11 +18,15 @@ return {
     },
   },
 
+  -- The strategies that rest limit orders (rsi_reversion's entries and exits, breakout's
+  -- take-profit) each get a symbol of their own: the risk check refuses an order that
+  -- would cross any of our resting orders, whichever strategy placed it (self_cross).
   strategies = {
     { script = "strategies/sma_cross.lua", symbols = { "AAPL", "MSFT" } },
-    { script = "strategies/sma_cross.lua", id = "sma_fast_nvda", symbols = { "NVDA" },
+    { script = "strategies/sma_cross.lua", id = "sma_fast_msft", symbols = { "MSFT" },
       params = { fast = 5, slow = 15 } },
-    { script = "strategies/rsi_reversion.lua", symbols = { "SPY", "AAPL" } },
+    { script = "strategies/rsi_reversion.lua", symbols = { "SPY" } },
+    { script = "strategies/breakout.lua", symbols = { "NVDA" } },
   },
 
   sandbox = {

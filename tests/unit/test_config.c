@@ -216,7 +216,7 @@ static void test_shipped_default(void **state)
     assert_int_equal(cfg.nsymbols, 4);
     assert_string_equal(cfg.symbols[0].symbol, "AAPL");
     assert_string_equal(cfg.symbols[3].symbol, "SPY");
-    assert_int_equal(cfg.nstrategies, 3);
+    assert_int_equal(cfg.nstrategies, 4);
     config_free(&cfg);
 
     assert_int_equal(config_load("/nonexistent/luatrade.lua", wd, &cfg, &e), -1);
