@@ -541,18 +541,20 @@ static int replay_outcome(struct paper *p, enum vj_type type, struct rbuf *r, st
     if (r->bad) return err_set(e, "malformed outcome record");
     struct vp_request q;
     if (take_request(p, id, &q, e) < 0) return -1;
+    bool is_new = q.kind == VP_REQ_NEW;
+    if (is_new != (type == VJ_ACCEPTED || type == VJ_REJECTED))
+        return err_set(e, "outcome type %d does not fit request %" PRIu64, (int)type, id);
     if (type == VJ_ACCEPTED) {
-        if (q.kind != VP_REQ_NEW || q.o.sym < 0 || vp_find(p, q.o.cl_id))
-            return err_set(e,
-                           "cannot accept request %" PRIu64 " (%s): unknown symbol or "
-                           "duplicate",
-                           id, q.o.cl_id);
+        if (q.o.sym < 0) return err_set(e, "order %s: symbol no longer registered", q.o.cl_id);
+        if (vp_find(p, q.o.cl_id)) return err_set(e, "order %s accepted twice", q.o.cl_id);
         vp_accept(p, &q, ts);
     } else if (type == VJ_REJECTED) {
         vp_reject(p, &q, reason, ts);
     } else if (type == VJ_REPLACED) {
         struct vp_order *o;
-        if (q.kind != VP_REQ_REPLACE || working_order(p, q.o.cl_id, &o, e) < 0) return -1;
+        if (q.kind != VP_REQ_REPLACE)
+            return err_set(e, "REPLACED does not fit request %" PRIu64, id);
+        if (working_order(p, q.o.cl_id, &o, e) < 0) return -1;
         vp_replace(p, o, &q, ts);
     }
     return 0;
@@ -584,6 +586,8 @@ static int replay_canceled(struct paper *p, struct rbuf *r, struct err *e)
     if (r->bad) return err_set(e, "malformed CANCELED record");
     struct vp_request q;
     if (id && take_request(p, id, &q, e) < 0) return -1;
+    if (id && (q.kind != VP_REQ_CANCEL || strcmp(q.o.cl_id, cl_id) != 0))
+        return err_set(e, "CANCELED for %s does not fit request %" PRIu64, cl_id, id);
     struct vp_order *o;
     if (working_order(p, cl_id, &o, e) < 0) return -1;
     vp_cancel(p, o, id ? &q : NULL, reason, ts);
