@@ -545,7 +545,7 @@ static int replay_outcome(struct paper *p, enum vj_type type, struct rbuf *r, st
     if (is_new != (type == VJ_ACCEPTED || type == VJ_REJECTED))
         return err_set(e, "outcome type %d does not fit request %" PRIu64, (int)type, id);
     if (type == VJ_ACCEPTED) {
-        if (q.o.sym < 0) return err_set(e, "order %s: symbol no longer registered", q.o.cl_id);
+        if (q.o.sym < 0) return err_set(e, "order %s: its symbol is not registered", q.o.cl_id);
         if (vp_find(p, q.o.cl_id)) return err_set(e, "order %s accepted twice", q.o.cl_id);
         vp_accept(p, &q, ts);
     } else if (type == VJ_REJECTED) {
