@@ -236,11 +236,12 @@ static void risk_config_of(const struct config *cfg, struct risk_config *rc)
 static int start_oms(struct host *h, const struct config *cfg, struct err *e)
 {
     char journal[PATH_MAX], book[PATH_MAX];
-    const char *var = cfg->var_dir ? cfg->var_dir : "var";
+    /* without a var directory (tests that build a host directly) nothing is durable */
+    const char *var = cfg->var_dir ? cfg->var_dir : ".";
     snprintf(journal, sizeof journal, "%s/journal.wal", var);
     snprintf(book, sizeof book, "%s/paper-venue.wal", var);
     struct oms_config oc = {
-        .journal_path = cfg->journal_enabled ? journal : NULL,
+        .journal_path = cfg->journal_enabled && cfg->var_dir ? journal : NULL,
         .sync = cfg->journal_sync ? JOURNAL_SYNC_FDATASYNC : JOURNAL_SYNC_NONE,
         .paper = {.slippage_bps = cfg->slippage_bps,
                   .fill_on_touch = cfg->fill_on_touch,
@@ -248,7 +249,7 @@ static int start_oms(struct host *h, const struct config *cfg, struct err *e)
                   .commission_per_unit = cfg->commission_per_share,
                   .commission_bps = cfg->commission_bps,
                   .initial_cash = cfg->cash,
-                  .book_path = cfg->journal_enabled ? book : NULL,
+                  .book_path = cfg->journal_enabled && cfg->var_dir ? book : NULL,
                   .sync = cfg->journal_sync ? JOURNAL_SYNC_FDATASYNC : JOURNAL_SYNC_NONE},
         .initial_cash = cfg->cash,
         .mark_mid = cfg->mark_mid,

@@ -341,7 +341,7 @@ void oms_flush(struct oms *o)
             cap = n;
             batch = xrealloc(batch, (size_t)cap * sizeof *batch);
         }
-        memcpy(batch, o->out, (size_t)n * sizeof *batch);
+        if (n) memcpy(batch, o->out, (size_t)n * sizeof *batch);
         o->nout = 0;
         if (durable)
             for (int i = 0; i < n; i++) send_one(o, &batch[i]);
