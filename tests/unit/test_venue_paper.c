@@ -89,9 +89,31 @@ static void close_venue(void)
     V.impl = NULL;
 }
 
+/* A test's book lives in its own temporary directory, removed by teardown even when
+ * the test failed. */
+static char dir[64];
+static char book[128];
+
+static void make_book_dir(void)
+{
+    strcpy(dir, "/tmp/test_venue_paper.XXXXXX");
+    assert_non_null(mkdtemp(dir));
+    snprintf(book, sizeof book, "%s/paper.jrnl", dir);
+    cfg.book_path = book;
+}
+
+static void remove_book_dir(void)
+{
+    if (!dir[0]) return;
+    unlink(book);
+    rmdir(dir);
+    dir[0] = '\0';
+}
+
 static int teardown(void **s)
 {
     close_venue();
+    remove_book_dir();
     /* The venue cancels its timers when freed. */
     assert_int_equal(timerq_count(tq), 0);
     timerq_free(tq);
@@ -881,23 +903,6 @@ static void test_reentrant_commit(void **s)
 
 /* ---- durability ---- */
 
-static char dir[64];
-static char book[128];
-
-static void make_book_dir(void)
-{
-    strcpy(dir, "/tmp/test_venue_paper.XXXXXX");
-    assert_non_null(mkdtemp(dir));
-    snprintf(book, sizeof book, "%s/paper.jrnl", dir);
-    cfg.book_path = book;
-}
-
-static void remove_book_dir(void)
-{
-    unlink(book);
-    rmdir(dir);
-}
-
 #define MAX_FILLS 32
 static struct venue_report fills[MAX_FILLS];
 static int nfills;
@@ -1017,7 +1022,6 @@ static void test_reopen(void **s)
     expect(3, VR_EXPIRED, "F");
     assert_int_equal(venue_paper_working(&V), 2); /* B and C */
     close_venue();
-    remove_book_dir();
 }
 
 static void test_crash(void **s)
@@ -1050,7 +1054,6 @@ static void test_crash(void **s)
     assert_int_equal(V.ops->query(V.impl, "C", &st), -1);
     assert_int_equal(venue_paper_working(&V), 1);
     close_venue();
-    remove_book_dir();
 }
 
 static void test_in_flight_across_restart(void **s)
@@ -1083,7 +1086,6 @@ static void test_in_flight_across_restart(void **s)
     open_venue();
     assert_int_equal(status_of("A"), OS_CANCELED);
     close_venue();
-    remove_book_dir();
 }
 
 static int replay_nothing(uint8_t type, uint64_t seq, const void *payload, size_t len, void *arg,
@@ -1105,7 +1107,6 @@ static void test_book_refuses_foreign_records(void **s)
     assert_non_null(strstr(e.msg, book));
     assert_non_null(strstr(e.msg, "no META"));
     V.impl = NULL;
-    remove_book_dir();
 }
 
 static void test_book_symbol_gone(void **s)
@@ -1136,7 +1137,6 @@ static void test_book_symbol_gone(void **s)
     assert_int_equal(V.ops->position(V.impl, 0), 10);
     close_venue();
     instruments_free(&fewer);
-    remove_book_dir();
 }
 
 /* In a child (its own file-size limit): a journal commit that fails fails the venue
@@ -1181,7 +1181,6 @@ static void test_journal_failure_fails_closed(void **s)
     assert_true(venue_paper_working(&V) <= 8);
     assert_int_equal(V.ops->position(V.impl, AAPL), 0);
     close_venue();
-    remove_book_dir();
 }
 
 int main(void)
