@@ -266,7 +266,8 @@ static int start_oms(struct host *h, const struct config *cfg, struct err *e)
     per.nper = 0;
     for (int i = 0; i < cfg->nstrategies && per.nper < MAX_STRATEGIES_WITH_RISK; i++)
         if (cfg->strategies[i].has_risk) {
-            ids[per.nper] = cfg->strategies[i].id ? cfg->strategies[i].id : cfg->strategies[i].script;
+            ids[per.nper] =
+                cfg->strategies[i].id ? cfg->strategies[i].id : cfg->strategies[i].script;
             lims[per.nper++] = cfg->strategies[i].risk;
         }
     if (risk_config_check(&per, e) != 0) return err_prefix(e, "%s: risk", cfg->path);

@@ -302,7 +302,7 @@ int venue_paper_new(struct venue *out, const struct venue_paper_config *cfg,
     p->clock = clock;
     p->fn = fn;
     p->arg = arg;
-    int64_t cash;
+    int64_t cash = 0;
     if (configure(p, cfg, &cash, e) < 0) goto fail;
     if (ins->n > 0) vp_sym_reserve(p, ins->n - 1);
     if (cfg->book_path) {
