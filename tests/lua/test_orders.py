@@ -10,6 +10,10 @@ import signal
 from harness import Host, Line, config, main
 
 
+def msg_text(line):
+    return line.kv["msg"]
+
+
 def msg(line):
     """The key=value pairs inside a strategy log line's msg."""
     return Line(line.kv["msg"]).kv
@@ -100,7 +104,7 @@ end
              {"s/args.lua": script})
     left = h.wait_for(r"LEFT orders=")
     h.stop()
-    text = {k: h.grep(rf" {k} ")[0] for k in ("E1", "E2", "E3", "E4", "E5", "E6", "E7")}
+    text = {k: h.grep(rf'msg="{k} ')[0] for k in ("E1", "E2", "E3", "E4", "E5", "E6", "E7")}
     assert "bad argument #1 to 'buy'" in text["E1"], text["E1"]
     assert "bad argument #2 to 'buy'" in text["E2"], text["E2"]
     assert "'limt'" in text["E3"] and "unknown option" in text["E3"], text["E3"]
@@ -108,7 +112,7 @@ end
     assert "'limit'" in text["E5"] and "number expected" in text["E5"], text["E5"]
     assert "trail" in text["E6"], text["E6"]
     assert "bad argument #1 to 'cancel'" in text["E7"], text["E7"]
-    refused = h.grep(r"REFUSED ")[0].split("REFUSED ", 1)[1].split()
+    refused = msg_text(h.grep(r"REFUSED ")[0]).split("REFUSED ", 1)[1].split()
     want = ["BAD_QUANTITY", "BAD_QUANTITY", "BAD_QUANTITY", "BAD_QUANTITY", "UNKNOWN_SYMBOL",
             "BAD_PRICE", "BAD_PRICE", "MAX_ORDER_QTY", "BAD_QUANTITY"]
     assert [r.split(":")[0] for r in refused] == ["nil"] * len(want), refused
