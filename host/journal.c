@@ -249,10 +249,10 @@ static int scan_records(struct scan *s, size_t *need, struct err *e)
 {
     struct journal *j = s->j;
     for (;;) {
-        const uint8_t *p = s->buf + s->pos;
         size_t avail = s->len - s->pos;
         *need = REC_HEAD;
-        if (avail < REC_HEAD) return 0;
+        if (avail < REC_HEAD) return 0; /* buf may still be NULL */
+        const uint8_t *p = s->buf + s->pos;
         uint32_t n = get_le32(p);
         uint64_t seq = get_le64(p + 5);
         if (n > JOURNAL_RECORD_MAX) return scan_stop(s, "bad_length");
