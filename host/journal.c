@@ -50,7 +50,13 @@
 #define HEADER_LEN   16
 #define REC_HEAD     13 /* len, type, seq */
 #define REC_OVERHEAD 17 /* head and checksum */
-#define READ_CHUNK   ((size_t)1 << 20)
+
+/* Bytes per read while scanning; the fuzz build makes it tiny so that records straddle
+ * reads (tests/fuzz/CMakeLists.txt). */
+#ifndef JOURNAL_READ_CHUNK
+#define JOURNAL_READ_CHUNK (1u << 20)
+#endif
+#define READ_CHUNK ((size_t)JOURNAL_READ_CHUNK)
 
 struct journal {
     int fd;
@@ -249,10 +255,10 @@ static int scan_records(struct scan *s, size_t *need, struct err *e)
 {
     struct journal *j = s->j;
     for (;;) {
-        const uint8_t *p = s->buf + s->pos;
         size_t avail = s->len - s->pos;
         *need = REC_HEAD;
-        if (avail < REC_HEAD) return 0;
+        if (avail < REC_HEAD) return 0; /* buf may still be NULL */
+        const uint8_t *p = s->buf + s->pos;
         uint32_t n = get_le32(p);
         uint64_t seq = get_le64(p + 5);
         if (n > JOURNAL_RECORD_MAX) return scan_stop(s, "bad_length");
