@@ -83,6 +83,23 @@ static void check_keys(lua_State *L, int idx, const char *fn, const char *const 
     }
 }
 
+/* Strict types: "10" is not a quantity and 1 is not a symbol (luaL_check* would convert). */
+static const char *string_arg(lua_State *L, int idx, const char *fn)
+{
+    if (lua_type(L, idx) != LUA_TSTRING)
+        luaL_error(L, "bad argument #%d to '%s' (string expected, got %s)", idx, fn,
+                   luaL_typename(L, idx));
+    return lua_tostring(L, idx);
+}
+
+static lua_Number number_arg(lua_State *L, int idx, const char *fn)
+{
+    if (lua_type(L, idx) != LUA_TNUMBER)
+        luaL_error(L, "bad argument #%d to '%s' (number expected, got %s)", idx, fn,
+                   luaL_typename(L, idx));
+    return lua_tonumber(L, idx);
+}
+
 static int place(lua_State *L, int side, const char *fn)
 {
     static const char *const keys[] = {"limit",     "stop",  "tif", "take_profit",
@@ -92,10 +109,12 @@ static int place(lua_State *L, int side, const char *fn)
     struct oms_submit s = {.tif = TIF_DAY};
     s.req.strategy = c->strategy_id;
     s.req.side = side;
-    s.req.symbol = luaL_checkstring(L, 1);
-    s.req.qty = luaL_checknumber(L, 2);
+    s.req.symbol = string_arg(L, 1, fn);
+    s.req.qty = number_arg(L, 2, fn);
     if (!lua_isnoneornil(L, 3)) {
-        luaL_checktype(L, 3, LUA_TTABLE);
+        if (lua_type(L, 3) != LUA_TTABLE)
+            luaL_error(L, "bad argument #3 to '%s' (table expected, got %s)", fn,
+                       luaL_typename(L, 3));
         check_keys(L, 3, fn, keys);
         if (opt_number(L, 3, fn, "limit", &s.req.limit)) s.req.has |= REQ_LIMIT;
         if (opt_number(L, 3, fn, "stop", &s.req.stop)) s.req.has |= REQ_STOP;
@@ -141,20 +160,20 @@ static int l_sell(lua_State *L)
     return place(L, -1, "sell");
 }
 
-static uint64_t id_arg(lua_State *L, int idx)
+static uint64_t id_arg(lua_State *L, int idx, const char *fn)
 {
-    lua_Number n = luaL_checknumber(L, idx);
+    lua_Number n = number_arg(L, idx, fn);
     if (!(n >= 1 && n <= 9007199254740992.0) || n != floor(n))
-        luaL_argerror(L, idx, "order id expected (a positive integer)");
+        luaL_error(L, "bad argument #%d to '%s' (order id expected, a positive integer)", idx, fn);
     return (uint64_t)n;
 }
 
 /* An optional symbol argument: its instrument id, or -1 when absent. An unknown symbol
  * matches nothing (-2). */
-static int opt_symbol(lua_State *L, int idx, const struct host *h)
+static int opt_symbol(lua_State *L, int idx, const struct host *h, const char *fn)
 {
     if (lua_isnoneornil(L, idx)) return -1;
-    int sym = instruments_find(&h->instruments, luaL_checkstring(L, idx));
+    int sym = instruments_find(&h->instruments, string_arg(L, idx, fn));
     return sym < 0 ? -2 : sym;
 }
 
@@ -162,7 +181,7 @@ static int l_cancel(lua_State *L)
 {
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
-    uint64_t id = id_arg(L, 1);
+    uint64_t id = id_arg(L, 1, "cancel");
     const char *reason;
     if (oms_cancel(o, c->strategy_id, id, &reason) != 0) return refused(L, reason);
     c->orders_touched = 1;
@@ -174,7 +193,7 @@ static int l_cancel_all(lua_State *L)
 {
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
-    int sym = opt_symbol(L, 1, c->host);
+    int sym = opt_symbol(L, 1, c->host, "cancel_all");
     int n = sym == -2 ? 0 : oms_cancel_all(o, c->strategy_id, sym);
     if (n) c->orders_touched = 1;
     lua_pushinteger(L, n);
@@ -186,8 +205,9 @@ static int l_replace(lua_State *L)
     static const char *const keys[] = {"qty", "limit", "stop", NULL};
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
-    uint64_t id = id_arg(L, 1);
-    luaL_checktype(L, 2, LUA_TTABLE);
+    uint64_t id = id_arg(L, 1, "replace");
+    if (lua_type(L, 2) != LUA_TTABLE)
+        luaL_error(L, "bad argument #2 to 'replace' (table expected, got %s)", luaL_typename(L, 2));
     check_keys(L, 2, "replace", keys);
     double qty = 0, limit = 0, stop = 0;
     unsigned has = 0;
@@ -207,7 +227,7 @@ static int l_flatten(lua_State *L)
 {
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
-    int sym = opt_symbol(L, 1, c->host);
+    int sym = opt_symbol(L, 1, c->host, "flatten");
     if (sym == -2) {
         lua_pushinteger(L, 0);
         return 1;
@@ -241,7 +261,7 @@ static int l_position(lua_State *L)
 {
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
-    int sym = instruments_find(&c->host->instruments, luaL_checkstring(L, 1));
+    int sym = instruments_find(&c->host->instruments, string_arg(L, 1, "position"));
     int64_t q = sym < 0 ? 0 : portfolio_qty(oms_portfolio(o), c->strategy_id, sym);
     lua_pushnumber(L, sym < 0 ? 0 : fx_to_double(q, c->host->instruments.v[sym].qty_dp));
     return 1;
@@ -326,7 +346,7 @@ static int l_orders(lua_State *L)
 {
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
-    int sym = opt_symbol(L, 1, c->host);
+    int sym = opt_symbol(L, 1, c->host, "orders");
     struct order *const *w;
     int n = order_book_working(oms_book(o), &w), k = 0;
     lua_newtable(L);

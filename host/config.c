@@ -758,7 +758,6 @@ static void defaults(struct config *cfg)
     cfg->start_us = 1767625200000000LL; /* 2026-01-05T15:00:00Z */
     cfg->cash = 1000000;
     cfg->session_end_min = 16 * 60;
-    cfg->session_tz = xstrdup("America/New_York");
     cfg->journal_enabled = 1;
     cfg->journal_sync = 1;
     cfg->commission_per_share = 0.005;

@@ -71,7 +71,7 @@ struct config {
     double cash;
     int mark_mid;
     int session_end_min;
-    char *session_tz;
+    char *session_tz; /* NULL: America/New_York */
     /* venue = { kind = "paper", ... } */
     double slippage_bps, latency_ms, commission_per_share, commission_bps;
     int fill_on_touch;

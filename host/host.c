@@ -236,11 +236,12 @@ static void risk_config_of(const struct config *cfg, struct risk_config *rc)
 static int start_oms(struct host *h, const struct config *cfg, struct err *e)
 {
     char journal[PATH_MAX], book[PATH_MAX];
-    const char *var = cfg->var_dir ? cfg->var_dir : "var";
+    /* without a var directory (tests that build a host directly) nothing is durable */
+    const char *var = cfg->var_dir ? cfg->var_dir : ".";
     snprintf(journal, sizeof journal, "%s/journal.wal", var);
     snprintf(book, sizeof book, "%s/paper-venue.wal", var);
     struct oms_config oc = {
-        .journal_path = cfg->journal_enabled ? journal : NULL,
+        .journal_path = cfg->journal_enabled && cfg->var_dir ? journal : NULL,
         .sync = cfg->journal_sync ? JOURNAL_SYNC_FDATASYNC : JOURNAL_SYNC_NONE,
         .paper = {.slippage_bps = cfg->slippage_bps,
                   .fill_on_touch = cfg->fill_on_touch,
@@ -248,12 +249,12 @@ static int start_oms(struct host *h, const struct config *cfg, struct err *e)
                   .commission_per_unit = cfg->commission_per_share,
                   .commission_bps = cfg->commission_bps,
                   .initial_cash = cfg->cash,
-                  .book_path = cfg->journal_enabled ? book : NULL,
+                  .book_path = cfg->journal_enabled && cfg->var_dir ? book : NULL,
                   .sync = cfg->journal_sync ? JOURNAL_SYNC_FDATASYNC : JOURNAL_SYNC_NONE},
         .initial_cash = cfg->cash,
         .mark_mid = cfg->mark_mid,
         .session_end_min = cfg->session_end_min,
-        .session_tz = cfg->session_tz,
+        .session_tz = cfg->session_tz ? cfg->session_tz : "America/New_York",
         .kill_flatten = cfg->kill_flatten,
     };
     risk_config_of(cfg, &oc.risk);
@@ -265,7 +266,8 @@ static int start_oms(struct host *h, const struct config *cfg, struct err *e)
     per.nper = 0;
     for (int i = 0; i < cfg->nstrategies && per.nper < MAX_STRATEGIES_WITH_RISK; i++)
         if (cfg->strategies[i].has_risk) {
-            ids[per.nper] = cfg->strategies[i].id ? cfg->strategies[i].id : cfg->strategies[i].script;
+            ids[per.nper] =
+                cfg->strategies[i].id ? cfg->strategies[i].id : cfg->strategies[i].script;
             lims[per.nper++] = cfg->strategies[i].risk;
         }
     if (risk_config_check(&per, e) != 0) return err_prefix(e, "%s: risk", cfg->path);
@@ -423,6 +425,10 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
+    /* what recovery finds (fills booked from the venue, intents canceled as NOT_SENT)
+     * reaches the strategies' on_fill/on_order once they run: held until host_run */
+    bus_hold(h->bus);
+    h->recovery_held = 1;
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
         return -1;
@@ -443,6 +449,11 @@ int host_run(struct host *h, int64_t for_us)
     timerq_add(h->timers, now - now % 1000000 + 1000000, 1000000, roll_timer, h);
     h->feed_started_us = now;
     strategies_start_all(h->strategies);
+    if (h->recovery_held) {
+        h->recovery_held = 0;
+        bus_release(h->bus);
+        if (oms_pending(h->oms)) oms_flush(h->oms);
+    }
     if (h->clock.kind == CLOCK_KIND_SIM) {
         if (for_us > 0) h->stop_at_us = now + for_us;
         h->feed_ev = event_new(h->base, -1, 0, on_feed_sim, h);
@@ -471,6 +482,7 @@ int host_run(struct host *h, int64_t for_us)
 
 void host_fini(struct host *h)
 {
+    if (h->recovery_held) bus_release(h->bus); /* host_init failed: drop what it held */
     if (h->strategies) strategies_stop_all(h->strategies, "shutdown");
     strategies_free(h->strategies);
     h->strategies = NULL;

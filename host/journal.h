@@ -17,7 +17,9 @@
  * the replay callback in order. The first record that is short (torn by a crash) or
  * fails its checksum ends the log: the file is truncated there, and the cut is
  * reported (offset, bytes cut), never misread. A file whose header is not ours is
- * refused. Not thread-safe: the loop thread owns it. */
+ * refused; a non-empty file shorter than the header that begins like ours (torn while
+ * being created) becomes a new journal. While open, the file is locked (flock): a
+ * second open of it fails. Not thread-safe: the loop thread owns it. */
 #ifndef LUATRADE_JOURNAL_H
 #define LUATRADE_JOURNAL_H
 
@@ -30,8 +32,9 @@
 
 struct journal;
 
-/* Called once per valid record while opening. Return 0 to go on, -1 to stop the open
- * with an error (the callback fills e). */
+/* Called once per valid record while opening; payload is valid during the call only.
+ * Return 0 to go on, -1 to stop the open with an error (the callback fills e; the file
+ * is then left as it was). */
 typedef int (*journal_replay_fn)(uint8_t type, uint64_t seq, const void *payload, size_t len,
                                  void *arg, struct err *e);
 
@@ -41,20 +44,23 @@ struct journal_stats {
     uint64_t records;   /* valid records found at open plus appended since */
     uint64_t commits;   /* journal_commit calls that wrote something */
     uint64_t bytes;     /* file size */
-    uint64_t cut_bytes; /* torn tail removed at open */
+    uint64_t cut_bytes; /* torn tail (or torn header) removed at open */
     int64_t last_commit_ns;
     int64_t max_commit_ns;
 };
 
-/* Opens (creating it with mode 0600 when missing) and replays path. sync chooses whether
- * commits fdatasync (JOURNAL_SYNC_NONE only for tests and benchmarks). Returns NULL and
- * fills e on I/O errors, a foreign header, or a replay callback error. */
+/* Opens (creating it with mode 0600 when missing) and replays path; fn may be NULL.
+ * sync chooses whether commits fdatasync (JOURNAL_SYNC_NONE, which also skips the syncs
+ * of open, only for tests and benchmarks). Returns NULL and fills e on I/O errors, a
+ * foreign header ("PATH: not a luatrade journal"), a file already open, or a replay
+ * callback error. */
 struct journal *journal_open(const char *path, enum journal_sync sync, journal_replay_fn fn,
                              void *arg, struct err *e);
 /* Commits what is buffered (best effort) and closes. NULL is a no-op. */
 void journal_close(struct journal *j);
 
-/* Buffers one record; returns its seq. len must be <= JOURNAL_RECORD_MAX. */
+/* Buffers one record; returns its seq. len must be <= JOURNAL_RECORD_MAX: a bigger
+ * record is a caller bug and ASSERTs (aborts). A failed journal still buffers. */
 uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len);
 /* Bytes appended and not yet committed (0: nothing to do). */
 size_t journal_pending(const struct journal *j);
@@ -67,6 +73,7 @@ int journal_failed(const struct journal *j);
 /* Epoch of the file (µs, from its header): with the order id it makes client order ids
  * unique across restarts even if ids were reused after the file was replaced. */
 int64_t journal_epoch_us(const struct journal *j);
+/* Seq of the last record replayed or appended (committed or not); 0 when none. */
 uint64_t journal_last_seq(const struct journal *j);
 void journal_stats(const struct journal *j, struct journal_stats *out);
 

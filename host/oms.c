@@ -239,8 +239,8 @@ static void on_report(const struct venue_report *r, void *arg)
     case VR_REJECTED:
         oms_set_status(o, ord, OS_REJECTED, r->reason, 1);
         break;
-    case VR_CANCELED:
-        oms_set_status(o, ord, OS_CANCELED, r->reason, 1);
+    case VR_CANCELED: /* our reason (OCO, KILL_SWITCH...) when we asked for it */
+        oms_set_status(o, ord, OS_CANCELED, ord->reason[0] ? ord->reason : r->reason, 1);
         break;
     case VR_EXPIRED:
         oms_set_status(o, ord, OS_EXPIRED, "DAY_END", 1);
@@ -320,7 +320,8 @@ static void refuse_unsent(struct oms *o, const struct out_item *items, int n)
 
 int oms_pending(const struct oms *o)
 {
-    return o->nout > 0 || (o->journal && journal_pending(o->journal) > 0) || o->pf_dirty;
+    return o->nout > 0 || o->venue_dirty || (o->journal && journal_pending(o->journal) > 0) ||
+           o->pf_dirty;
 }
 
 void oms_flush(struct oms *o)
@@ -329,7 +330,9 @@ void oms_flush(struct oms *o)
     o->flushing = 1;
     struct out_item *batch = NULL;
     int cap = 0;
-    for (int round = 0; o->nout > 0 || (o->journal && journal_pending(o->journal)); round++) {
+    for (int round = 0;
+         o->venue_dirty || o->nout > 0 || (o->journal && journal_pending(o->journal)); round++) {
+        o->venue_dirty = 0;
         struct err e;
         int durable = !o->journal || journal_commit(o->journal, &e) == 0;
         if (!durable && !o->journal_error_logged) {
@@ -341,7 +344,7 @@ void oms_flush(struct oms *o)
             cap = n;
             batch = xrealloc(batch, (size_t)cap * sizeof *batch);
         }
-        memcpy(batch, o->out, (size_t)n * sizeof *batch);
+        if (n) memcpy(batch, o->out, (size_t)n * sizeof *batch);
         o->nout = 0;
         if (durable)
             for (int i = 0; i < n; i++) send_one(o, &batch[i]);
@@ -608,6 +611,8 @@ int oms_flatten(struct oms *o, const char *strategy, int sym, const char **reaso
 
 void oms_on_market(struct oms *o, const struct event *ev)
 {
+    /* resting orders may fill on this event: their reports leave at the next flush */
+    if (venue_paper_working(&o->venue) > 0) o->venue_dirty = 1;
     if (ev->md_kind == MD_QUOTE) {
         const struct quote *q = &ev->u.quote;
         if (o->cfg.mark_mid && q->bid_px > 0 && q->ask_px > 0)

@@ -61,7 +61,8 @@ struct oms {
     char problem[256];
     char kill_latch[4096]; /* a file that says "killed" even if the loop never ran again */
     int replaying;
-    int pf_dirty; /* fills since the last PORTFOLIO_UPDATE */
+    int pf_dirty;    /* fills since the last PORTFOLIO_UPDATE */
+    int venue_dirty; /* the venue saw market data with orders working: commit it */
     int journal_error_logged;
     uint64_t max_id; /* highest order id seen in the journal */
 };

@@ -342,7 +342,7 @@ static void reconcile_order(struct oms *o, struct order *d, int *unsent)
         problem(o, what);
         return;
     }
-    if (d->status == OS_PENDING_NEW && vs.status != OS_REJECTED)
+    if (d->status == OS_PENDING_NEW && vs.status != OS_REJECTED && vs.status != OS_PENDING_NEW)
         oms_set_status(o, d, OS_ACCEPTED, NULL, 1);
     if (vs.status == OS_CANCELED || vs.status == OS_EXPIRED || vs.status == OS_REJECTED)
         oms_set_status(o, d, vs.status, "RECONCILED", 1);

@@ -543,11 +543,13 @@ struct strategies *strategies_new(struct host *h, const struct strategy_limits *
     ss->host = h;
     ss->limits = *limits;
     ss->routes_dirty = 1;
-    ss->bus_sub =
-        bus_subscribe(h->bus,
-                      EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR) | EV_BIT(EV_SIGNAL_GENERATED) |
-                          EV_BIT(EV_CUSTOM) | EV_BIT(EV_ALERT),
-                      on_bus, ss);
+    ss->bus_sub = bus_subscribe(
+        h->bus,
+        EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR) | EV_BIT(EV_SIGNAL_GENERATED) | EV_BIT(EV_CUSTOM) |
+            EV_BIT(EV_ALERT) | EV_BIT(EV_ORDER_SUBMITTED) | EV_BIT(EV_ORDER_ACCEPTED) |
+            EV_BIT(EV_ORDER_REJECTED) | EV_BIT(EV_ORDER_FILLED) | EV_BIT(EV_ORDER_CANCELED) |
+            EV_BIT(EV_ORDER_EXPIRED),
+        on_bus, ss);
     return ss;
 }
 

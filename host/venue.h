@@ -30,7 +30,8 @@ enum venue_report_kind {
     VR_CANCELED,        /* by request, or the unfilled rest of an IOC/FOK */
     VR_EXPIRED,         /* a day order at its expiry */
     VR_REPLACED,        /* qty/limit/stop changed */
-    VR_CANCEL_REJECTED, /* unknown or already done: nothing changed */
+    VR_CANCEL_REJECTED, /* a cancel or replace refused (unknown, done, bad terms): nothing
+                           changed */
 };
 
 struct venue_order {
@@ -59,14 +60,18 @@ typedef void (*venue_report_fn)(const struct venue_report *r, void *arg);
 
 /* What the venue knows of an order (reconciliation). */
 struct venue_order_state {
-    enum order_status status; /* ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, REJECTED */
+    enum order_status status; /* ACCEPTED, PARTIALLY_FILLED, FILLED, CANCELED, EXPIRED, REJECTED;
+                                 PENDING_NEW: sent, not yet acknowledged */
     int64_t qty, cum_qty;
 };
 
 struct venue_ops {
     const char *name;
+    /* submit, cancel, replace queue a request for the next commit. -1 with e: not queued
+     * (the venue cannot take requests); refusals of the order itself are reports. */
     int (*submit)(void *v, const struct venue_order *o, struct err *e);
     int (*cancel)(void *v, const char *cl_id, struct err *e);
+    /* qty, limit_px, stop_px: 0 keeps the current value. */
     int (*replace)(void *v, const char *cl_id, int64_t qty, int64_t limit_px, int64_t stop_px,
                    struct err *e);
     /* Makes queued work durable and delivers pending reports. -1: the venue is failed. */

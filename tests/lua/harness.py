@@ -43,7 +43,8 @@ class Host:
         """config: Lua source of the config; files: {relative path: text} written into the
         scratch dir (cwd of the host); args: extra command-line arguments."""
         self.dir = cwd or tempfile.mkdtemp(prefix="luatrade-test-")
-        os.symlink(os.path.join(SRC, "scripts"), os.path.join(self.dir, "scripts"))
+        if not os.path.lexists(os.path.join(self.dir, "scripts")):
+            os.symlink(os.path.join(SRC, "scripts"), os.path.join(self.dir, "scripts"))
         for path, text in (files or {}).items():
             self.write(path, text)
         self.write("config.lua", config)

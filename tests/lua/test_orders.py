@@ -7,7 +7,16 @@ import os
 import re
 import signal
 
-from harness import Host, config, main
+from harness import Host, Line, config, main
+
+
+def msg_text(line):
+    return line.kv["msg"]
+
+
+def msg(line):
+    """The key=value pairs inside a strategy log line's msg."""
+    return Line(line.kv["msg"]).kv
 
 # Logs every on_order and on_fill as one line each, so tests read the sequence.
 TRACE = """
@@ -43,21 +52,21 @@ end
 function on_timer() end
 """
     h = Host(config('{ script = "s/mkt.lua" }', rate=2000), {"s/mkt.lua": script})
-    oid = int(h.wait_for(r"SENT id=").kv["id"])
+    oid = int(msg(h.wait_for(r"SENT id="))["id"])
     h.wait_for(rf"ORDER id={oid} status=FILLED")
     h.stop()
     seq = events(h, oid)
-    statuses = [l.kv["status"] for l in seq if "ORDER id" in l]
+    statuses = [msg(l)["status"] for l in seq if "ORDER id" in l]
     assert statuses[0] == "PENDING_NEW" and statuses[1] == "ACCEPTED", statuses
     assert statuses[-1] == "FILLED", statuses
     assert all(s in ("PARTIALLY_FILLED", "FILLED") for s in statuses[2:]), statuses
     fills = [l for l in seq if "FILL order" in l]
-    assert abs(sum(float(l.kv["qty"]) for l in fills) - 30) < 1e-9, fills
+    assert abs(sum(float(msg(l)["qty"]) for l in fills) - 30) < 1e-9, fills
     # each fill is reported before the status change it causes
     for i, line in enumerate(seq):
         if "FILL order" in line:
             assert "ORDER id" in seq[i + 1], seq
-    assert len({l.kv["exec"] for l in fills}) == len(fills), "exec ids must be unique"
+    assert len({msg(l)["exec"] for l in fills}) == len(fills), "exec ids must be unique"
 
 
 def test_bad_arguments_raise_and_refusals_return_reasons():
@@ -95,7 +104,7 @@ end
              {"s/args.lua": script})
     left = h.wait_for(r"LEFT orders=")
     h.stop()
-    text = {k: h.grep(rf" {k} ")[0] for k in ("E1", "E2", "E3", "E4", "E5", "E6", "E7")}
+    text = {k: h.grep(rf'msg="{k} ')[0] for k in ("E1", "E2", "E3", "E4", "E5", "E6", "E7")}
     assert "bad argument #1 to 'buy'" in text["E1"], text["E1"]
     assert "bad argument #2 to 'buy'" in text["E2"], text["E2"]
     assert "'limt'" in text["E3"] and "unknown option" in text["E3"], text["E3"]
@@ -103,12 +112,12 @@ end
     assert "'limit'" in text["E5"] and "number expected" in text["E5"], text["E5"]
     assert "trail" in text["E6"], text["E6"]
     assert "bad argument #1 to 'cancel'" in text["E7"], text["E7"]
-    refused = h.grep(r"REFUSED ")[0].split("REFUSED ", 1)[1].split()
+    refused = msg_text(h.grep(r"REFUSED ")[0]).split("REFUSED ", 1)[1].split()
     want = ["BAD_QUANTITY", "BAD_QUANTITY", "BAD_QUANTITY", "BAD_QUANTITY", "UNKNOWN_SYMBOL",
             "BAD_PRICE", "BAD_PRICE", "MAX_ORDER_QTY", "BAD_QUANTITY"]
     assert [r.split(":")[0] for r in refused] == ["nil"] * len(want), refused
     assert [r.split(":")[1] for r in refused] == want, refused
-    assert left.kv["orders"] == "0", "a refused order was left behind"
+    assert msg(left)["orders"] == "0", "a refused order was left behind"
     assert "UNKNOWN_ORDER" in h.grep(r"CANCEL_UNKNOWN")[0]
 
 
@@ -137,10 +146,10 @@ function on_order(o)
 end
 """
     h = Host(config('{ script = "s/lim.lua" }'), {"s/lim.lua": script})
-    oid = int(h.wait_for(r"SENT id=").kv["id"])
+    oid = int(msg(h.wait_for(r"SENT id="))["id"])
     h.wait_for(r"AGAIN ")
     h.stop()
-    seq = [l.kv for l in h.grep(rf"ORDER id={oid} ")]
+    seq = [msg(l) for l in h.grep(rf"ORDER id={oid} ")]
     assert [k["status"] for k in seq] == ["PENDING_NEW", "ACCEPTED", "ACCEPTED", "CANCELED"], seq
     assert float(seq[2]["qty"]) == 5 and float(seq[2]["limit"]) < float(seq[1]["limit"]), seq
     assert h.grep(r"WORKING n=1")
@@ -168,18 +177,18 @@ end
     h = Host(config('{ script = "s/br.lua" }', rate=4000,
                     extra="venue = { fill_on_touch = true },"),
              {"s/br.lua": script})
-    oid = int(h.wait_for(r"SENT id=").kv["id"])
+    oid = int(msg(h.wait_for(r"SENT id="))["id"])
     h.wait_for(r"EXIT ", timeout=60)
     second = h.wait_for(r"EXIT ", timeout=30)
     h.stop()
-    exits = [l.kv for l in h.grep(r"ORDER id=\d+ .*parent=" + str(oid))]
+    exits = [msg(l) for l in h.grep(r"ORDER id=\d+ .*parent=" + str(oid))]
     done = {(k["role"], k["status"]) for k in exits if k["status"] in ("FILLED", "CANCELED")}
     roles = {r for r, _ in done}
     assert roles == {"take_profit", "stop_loss"}, done
     filled = [r for r, s in done if s == "FILLED"]
     canceled = [k for k in exits if k["status"] == "CANCELED"]
     assert len(filled) == 1 and len(canceled) == 1 and canceled[0]["reason"] == "OCO", exits
-    assert float(second.kv["pos"]) == 0 or "FILLED" in second, second
+    assert float(msg(second)["pos"]) == 0 or "FILLED" in second, second
 
 
 def test_kill_switch_from_sigusr1_cancels_and_latches():
@@ -205,7 +214,7 @@ end
     h.wait_for(r"RESTING")
     h.proc.send_signal(signal.SIGUSR1)
     for _ in range(3):
-        assert h.wait_for(r"CANCELED id=").kv["reason"] == "KILL_SWITCH"
+        assert msg(h.wait_for(r"CANCELED id="))["reason"] == "KILL_SWITCH"
     h.wait_for(r"REFUSED KILL_SWITCH")
     h.stop()
     # latched across a restart until re-armed
@@ -258,11 +267,11 @@ function on_start() log.info("START ids=%d", state.ids and #state.ids or 0) end
 """
     files = {"s/r.lua": script}
     h = Host(config('{ script = "s/r.lua" }'), files)
-    first = [int(h.wait_for(r"SENT id=").kv["id"]) for _ in range(3)]
+    first = [int(msg(h.wait_for(r"SENT id="))["id"]) for _ in range(3)]
     h.stop()
     h2 = Host(config('{ script = "s/r.lua" }'), files, cwd=h.dir)
-    assert h2.wait_for(r"START ids=").kv["ids"] == "3"
-    again = [int(h2.wait_for(r"SENT id=").kv["id"]) for _ in range(3)]
+    assert msg(h2.wait_for(r"START ids="))["ids"] == "3"
+    again = [int(msg(h2.wait_for(r"SENT id="))["id"]) for _ in range(3)]
     h2.stop()
     assert h2.grep(r"recovered from the journal"), "no recovery line"
     assert min(again) > max(first), (first, again)

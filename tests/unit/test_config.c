@@ -228,10 +228,12 @@ static void test_key_errors(void **state)
 {
     load_fails("return { sed = 1 }",
                "t.lua: unknown key 'sed' (expected one of: seed, mode, clock, start, scripts, "
-               "feed, strategies, sandbox, market, log, reload, fail_fast)");
+               "feed, strategies, sandbox, market, log, reload, fail_fast, account, venue, "
+               "journal, risk)");
     load_fails("return { [1] = 1 }",
                "t.lua: unknown key a number key (expected one of: seed, mode, clock, start, "
-               "scripts, feed, strategies, sandbox, market, log, reload, fail_fast)");
+               "scripts, feed, strategies, sandbox, market, log, reload, fail_fast, account, "
+               "venue, journal, risk)");
     load_fails("return { feed = { rat = 1 } }",
                "t.lua: feed: unknown key 'rat' (expected one of: kind, rate, trade_ratio, seed, "
                "symbols)");
@@ -249,7 +251,50 @@ static void test_key_errors(void **state)
                "t.lua: reload: unknown key 'wtach' (expected one of: watch, debounce_ms)");
     load_fails("return { strategies = { { script = 'a.lua', param = {} } } }",
                "t.lua: strategies[1]: unknown key 'param' (expected one of: script, id, "
-               "symbols, params)");
+               "symbols, params, risk)");
+}
+
+/* account, venue, journal and risk: values, ranges and choices. */
+static void test_trading_sections(void **state)
+{
+    (void)state;
+    struct config cfg;
+    load_ok("return { account = { cash = 5e5, mark = 'mid', session_end = '15:30', tz = 'UTC' },"
+            "  venue = { slippage_bps = 2, fill_on_touch = true, latency_ms = 5 },"
+            "  journal = { sync = false },"
+            "  risk = { max_order_qty = 100, price_band_pct = 2.5, restricted = { 'GME' },"
+            "           alerts = { low = 0.4, medium = 0.6, high = 0.8, critical = 0.95 } },"
+            "  strategies = { { script = 'a.lua', risk = { max_position = 7 } } } }",
+            &cfg);
+    assert_true(cfg.cash == 5e5 && cfg.mark_mid == 1 && cfg.session_end_min == 15 * 60 + 30);
+    assert_string_equal(cfg.session_tz, "UTC");
+    assert_true(cfg.slippage_bps == 2 && cfg.fill_on_touch == 1 && cfg.latency_ms == 5);
+    assert_int_equal(cfg.journal_sync, 0);
+    assert_int_equal(cfg.journal_enabled, 1);
+    assert_true(cfg.risk.max_order_qty == 100 && cfg.risk.price_band_pct == 2.5);
+    assert_int_equal(cfg.nrestricted, 1);
+    assert_string_equal(cfg.restricted[0], "GME");
+    assert_true(cfg.alert_at[SEV_HIGH] == 0.8);
+    assert_true(cfg.strategies[0].has_risk && cfg.strategies[0].risk.max_position == 7);
+    config_free(&cfg);
+    load_fails("return { account = { mark = 'close' } }",
+               "t.lua: account.mark: expected \"last\" (last trade) or \"mid\" (quote midpoint)");
+    load_fails("return { account = { session_end = '25:00' } }",
+               "t.lua: account.session_end: expected a time of day like \"16:00\"");
+    load_fails("return { venue = { kind = 'alpaca' } }",
+               "t.lua: venue.kind: expected \"paper\" (the only venue so far)");
+    load_fails("return { risk = { max_order_qty = -1 } }",
+               "t.lua: risk.max_order_qty: expected a number from 0 to 1e+15, got out of range");
+    load_fails("return { risk = { max_order_qty = 0/0 } }",
+               "t.lua: risk.max_order_qty: expected a number from 0 to 1e+15, got out of range");
+    load_fails("return { risk = { restricted = { 1 } } }",
+               "t.lua: risk.restricted[1]: expected a symbol name");
+    load_fails("return { strategies = { { script = 'a.lua', risk = { restricted = {} } } } }",
+               "t.lua: strategies[1].risk: unknown key 'restricted' (expected one of: "
+               "max_order_qty, max_order_notional, price_band_pct, reference_max_age_s, "
+               "max_position, max_gross_exposure, max_working_orders, max_orders_per_s, "
+               "max_cancels_per_s, duplicate_window_s, daily_loss_limit, max_drawdown, "
+               "halt_ratio, stale_feed_s, self_cross)");
 }
 
 static void test_type_and_range_errors(void **state)
@@ -447,17 +492,12 @@ static void test_strategy_arg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_every_section),
-        cmocka_unit_test(test_shipped_default),
-        cmocka_unit_test(test_key_errors),
-        cmocka_unit_test(test_type_and_range_errors),
-        cmocka_unit_test(test_strategy_errors),
-        cmocka_unit_test(test_script_errors),
-        cmocka_unit_test(test_runaway_config),
-        cmocka_unit_test(test_metatable_tricks),
-        cmocka_unit_test(test_strategy_arg),
-        cmocka_unit_test(test_lists_must_be_sequences),
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_section),
+        cmocka_unit_test(test_shipped_default),  cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_trading_sections), cmocka_unit_test(test_type_and_range_errors),
+        cmocka_unit_test(test_strategy_errors),  cmocka_unit_test(test_script_errors),
+        cmocka_unit_test(test_runaway_config),   cmocka_unit_test(test_metatable_tricks),
+        cmocka_unit_test(test_strategy_arg),     cmocka_unit_test(test_lists_must_be_sequences),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
 }
