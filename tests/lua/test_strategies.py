@@ -1,0 +1,326 @@
+#!/usr/bin/env python3
+"""test_strategies.py: the example strategies (strategies/*.lua) trading through the real
+binary: sim feed, simulated clock (as fast as possible, deterministic), paper venue,
+explicit risk limits, two hours of 1s bars per run.
+
+Each strategy logs what it does as `verb key=value ...` messages (sent, fill, done, exit,
+refused, flatten; see the header of each script); the checks read those lines and the
+host's own log: it trades, every order follows its params, positions stay within what
+the strategy allows (long only, at most qty or max_position), breakout's brackets come as
+OCO pairs that end with one exit FILLED and the other CANCELED, nothing is refused by the
+risk check unless a test asks for it, and the same seed and config give the same fills."""
+import datetime
+import os
+import re
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness import SRC, Host, Line, main  # noqa: E402
+
+SECS = 7200  # simulated seconds per run (two hours); a run takes well under a second
+START = datetime.datetime(2026, 1, 5, 15, 0, tzinfo=datetime.timezone.utc)  # sim default
+
+SYMBOLS = """
+    AAPL = { price = 190, vol = 0.3, tick = 0.01, spread = 1, max_lots = 20 },
+    MSFT = { price = 410, vol = 0.25, tick = 0.01, spread = 1, max_lots = 20 },
+    SPY  = { price = 520, vol = 0.2, tick = 0.01, spread = 1, max_lots = 20 },"""
+
+# Tighter than the demo's, and all of them on: a strategy that misbehaves runs into one.
+RISK = """
+    max_order_qty = 50, max_order_notional = 30000, price_band_pct = 2,
+    reference_max_age_s = 5, max_position = 50, max_gross_exposure = 100000,
+    max_working_orders = 10, max_orders_per_s = 5, max_cancels_per_s = 5,
+    duplicate_window_s = 0.5, daily_loss_limit = 5000, max_drawdown = 5000,
+    stale_feed_s = 5,"""
+
+
+def config(strategies, seed=7, risk=RISK):
+    return f"""return {{
+  seed = {seed},
+  clock = "sim",
+  feed = {{ rate = 60, trade_ratio = 0.5, symbols = {{ {SYMBOLS} }} }},
+  strategies = {{ {strategies} }},
+  account = {{ cash = 1000000 }},
+  venue = {{ slippage_bps = 1, commission_per_share = 0.005, latency_ms = 0 }},
+  journal = {{ enabled = true, sync = false }},
+  risk = {{ {risk} }},
+  reload = {{ watch = false }},
+}}
+"""
+
+
+def expect(cond, msg):
+    if not cond:
+        raise AssertionError(msg)
+
+
+def start(strategies, **kw):
+    """Runs the host for SECS of simulated time in a scratch dir (its own var/) that links
+    to the repository's scripts/ and strategies/; returns it after a clean exit."""
+    d = tempfile.mkdtemp(prefix="luatrade-strat-")
+    os.symlink(os.path.join(SRC, "strategies"), os.path.join(d, "strategies"))
+    return finish(Host(config(strategies, **kw), args=["--for", f"{SECS}s"], cwd=d), SECS)
+
+
+def finish(h, secs):
+    """Waits for a clean exit at the end of the simulated run."""
+    rc = h.wait_exit(timeout=60)
+    expect(rc == 0, f"exit {rc}\n" + "\n".join(h.lines[-40:]))
+    end = (START + datetime.timedelta(seconds=secs)).strftime("%Y-%m-%dT%H:%M:%S")
+    expect(h.grep(rf"^{end}\S* INFO host stopped"), f"the run did not end at {end}")
+    return h
+
+
+class Ev:
+    """One message a strategy logged: .verb (its first word), .kv (its key=value pairs)."""
+
+    def __init__(self, msg, level):
+        self.msg, self.level = msg, level
+        self.verb = msg.split(" ", 1)[0]
+        self.kv = Line(msg).kv
+
+    def __getitem__(self, k):
+        return self.kv[k]
+
+    def num(self, k):
+        return float(self.kv[k])
+
+    def __repr__(self):
+        return self.msg
+
+
+_LOG = re.compile(r" (DEBUG|INFO|WARN|ERROR) strategy log id=(\S+) msg=")
+
+
+def events(h, sid):
+    out = []
+    for line in h.lines:
+        m = _LOG.search(line)
+        if m and m.group(2) == sid:
+            out.append(Ev(line.kv["msg"], m.group(1)))
+    return out
+
+
+def of(evs, verb):
+    return [e for e in evs if e.verb == verb]
+
+
+def host_problems(h):
+    """Host log lines that mean a risk check or the order flow complained."""
+    rx = re.compile(r"RISK_CHECK|denied|trading state changed|kill switch|illegal|"
+                    r"does not fit|unknown order|strategy error|dropped|faulted")
+    return [l for l in h.lines if rx.search(l)]
+
+
+def check_common(h, sid):
+    """What every strategy run must show; returns its events."""
+    evs = events(h, sid)
+    expect(evs, f"{sid} logged nothing:\n" + "\n".join(h.lines[-40:]))
+    refused = [e for e in evs if e.verb == "refused" or e.level != "INFO"]
+    expect(not refused, f"{sid}: orders refused: {refused[:5]}")
+    rejected = [e for e in of(evs, "done") if e["status"] in ("REJECTED", "EXPIRED")]
+    expect(not rejected, f"{sid}: {rejected[:5]}")
+    expect(not host_problems(h), f"host log: {host_problems(h)[:5]}")
+    fills = of(evs, "fill")
+    for f in fills:
+        expect(0 <= f.num("pos"), f"{sid} went short: {f}")
+    # the strategy's own count agrees with its fill lines
+    stop = [e for e in evs if "stopped" in e.msg and "fills=" in e.msg]
+    expect(stop, f"{sid}: no stop line")
+    expect(int(stop[-1]["fills"]) == len(fills),
+           f"{sid}: portfolio says {stop[-1]['fills']} fills, the log {len(fills)}")
+    sent_qty = {e["id"]: e.num("qty") for e in of(evs, "sent")}
+    filled = {}
+    for f in fills:
+        filled[f["id"]] = filled.get(f["id"], 0) + f.num("qty")
+    for oid, q in filled.items():
+        if oid in sent_qty:
+            expect(q <= sent_qty[oid] + 1e-9, f"{sid}: order {oid} filled {q} > {sent_qty[oid]}")
+    return evs
+
+
+def fill_seq(h, sid):
+    return [e.msg for e in of(events(h, sid), "fill")]
+
+
+# ---- sma_cross -------------------------------------------------------------------------
+
+SMA = ('{ script = "strategies/sma_cross.lua", symbols = { "AAPL", "MSFT" }, '
+       'params = { fast = 5, slow = 20, qty = 10 } }')
+
+
+def test_sma_cross_trades_long_only_within_qty():
+    h = start(SMA)
+    evs = check_common(h, "sma_cross")
+    fills, sent = of(evs, "fill"), of(evs, "sent")
+    print(f"     sma_cross: {len(sent)} entries, {len(of(evs, 'flatten'))} exits, "
+          f"{len(fills)} fills", flush=True)
+    expect(len(sent) >= 20 and len(fills) >= 40, f"too few trades: {len(sent)} / {len(fills)}")
+    expect(all(e["side"] == "buy" and e.num("qty") == 10 and e["type"] == "market" for e in sent),
+           [e for e in sent if e.num("qty") != 10][:3])
+    for f in fills:
+        expect(f.num("pos") <= 10, f"more than qty held: {f}")
+    # entries only when flat: the position before each entry's first fill is 0
+    pos = {}
+    seen = set()
+    for e in evs:
+        if e.verb == "fill":
+            if e["side"] == "buy" and e["id"] not in seen:
+                seen.add(e["id"])
+                expect(pos.get(e["sym"], 0) == 0, f"entry {e['id']} while holding {pos}")
+            pos[e["sym"]] = e.num("pos")
+    expect({e["sym"] for e in sent} == {"AAPL", "MSFT"}, "both symbols trade")
+    test_sma_cross_trades_long_only_within_qty.fills = fill_seq(h, "sma_cross")
+
+
+def test_same_seed_same_fills():
+    first = getattr(test_sma_cross_trades_long_only_within_qty, "fills", None)
+    if first is None:
+        first = fill_seq(start(SMA), "sma_cross")
+    again = fill_seq(start(SMA), "sma_cross")
+    expect(first, "no fills")
+    expect(first == again, "fills differ between two runs of the same seed: first difference "
+           + str(next(((a, b) for a, b in zip(first, again) if a != b), (len(first), len(again)))))
+    other = fill_seq(start(SMA, seed=8), "sma_cross")
+    expect(other != first, "another seed gave the same fills")
+
+
+# ---- rsi_reversion ---------------------------------------------------------------------
+
+def rsi_entry(max_position=30, extra="", risk=""):
+    return ('{ script = "strategies/rsi_reversion.lua", symbols = { "AAPL", "SPY" }, '
+            f'params = {{ qty = 10, max_position = {max_position} {extra} }} {risk} }}')
+
+
+def check_rsi(h, qty, max_position):
+    evs = check_common(h, "rsi_reversion")
+    sent, fills = of(evs, "sent"), of(evs, "fill")
+    entries = [e for e in sent if e["side"] == "buy"]
+    exits = [e for e in sent if e["side"] == "sell"] + of(evs, "flatten")
+    print(f"     rsi_reversion: {len(entries)} entries, {len(exits)} exits, {len(fills)} fills",
+          flush=True)
+    expect(len(entries) >= 10 and len(exits) >= 5 and len(fills) >= 20,
+           f"too few trades: {len(entries)} entries, {len(exits)} exits, {len(fills)} fills")
+    expect(all(e.num("qty") == qty and e["type"] == "limit" for e in entries), entries[:3])
+    for f in fills:
+        expect(f.num("pos") <= max_position, f"position over max_position: {f}")
+    expect(max(f.num("pos") for f in fills) > qty, "entries never added up")
+    return evs
+
+
+def test_rsi_reversion_trades_within_max_position():
+    h = start(rsi_entry(30))
+    check_rsi(h, 10, 30)
+
+
+def test_rsi_reversion_market_exits():
+    h = start(rsi_entry(20, ', exit = "market"'))
+    evs = check_rsi(h, 10, 20)
+    expect(not [e for e in of(evs, "sent") if e["side"] == "sell"], "limit exits with exit=market")
+
+
+def test_rsi_reversion_against_a_tighter_risk_limit():
+    """The operator's max_position for this strategy (its entry's risk, 15) is below what
+    the strategy would hold (40): its second entry in a symbol is refused with
+    MAX_POSITION, logged as a warning, and the position stays within the limit."""
+    h = start(rsi_entry(40, risk=", risk = { max_position = 15 }"))
+    evs = events(h, "rsi_reversion")
+    refused, fills = of(evs, "refused"), of(evs, "fill")
+    print(f"     rsi_reversion: {len(refused)} entries refused, {len(fills)} fills", flush=True)
+    expect(len(refused) >= 3, f"refusals logged: {refused}")
+    expect(all(e["reason"] == "MAX_POSITION" and e.level == "WARN" for e in refused),
+           refused[:5])
+    expect(len(fills) >= 20, f"{len(fills)} fills")
+    expect(max(f.num("pos") for f in fills) <= 15, "position passed the risk limit")
+    expect(0 <= min(f.num("pos") for f in fills), "went short")
+    expect(not host_problems(h), f"host log: {host_problems(h)[:5]}")
+
+
+# ---- breakout -------------------------------------------------------------------------
+
+BRK = ('{ script = "strategies/breakout.lua", symbols = { "SPY", "MSFT" }, '
+       'params = { channel = 20, atr = 14, take_profit = 3, stop_loss = 1.5, qty = 10 } }')
+
+
+def test_breakout_brackets_are_oco_pairs():
+    h = start(BRK)
+    evs = check_common(h, "breakout")
+    sent, fills = of(evs, "sent"), of(evs, "fill")
+    expect(not [e for e in evs if e.verb == "unprotected"], "a position was left without exits")
+    expect(all(e.num("qty") == 10 and e.num("tp") > e.num("sl") for e in sent), sent[:3])
+    entries = {e["id"]: e for e in sent}
+    # the exits of each entry, from their "exit" and "done" lines
+    exits = {}
+    for e in evs:
+        if e.verb in ("exit", "done") and e.kv.get("parent", "-") != "-":
+            ex = exits.setdefault(e["parent"], {}).setdefault(e["id"], {"role": e["role"]})
+            if e.verb == "done":
+                ex["status"] = e["status"]
+    entry_filled = {f["id"] for f in fills if f["id"] in entries}
+    pairs = 0
+    for oid in entries:
+        xs = exits.get(oid, {})
+        if oid not in entry_filled:
+            expect(all(x.get("status") == "CANCELED" for x in xs.values()),
+                   f"exits of unfilled entry {oid}: {xs}")
+            continue
+        roles = sorted(x["role"] for x in xs.values())
+        expect(roles == ["stop_loss", "take_profit"], f"entry {oid} exits: {xs}")
+        ends = sorted(x.get("status", "working") for x in xs.values())
+        expect(ends in (["CANCELED", "FILLED"], ["working", "working"]),
+               f"entry {oid} exits ended {ends}")
+        pairs += ends == ["CANCELED", "FILLED"]
+    # one position per symbol: an entry goes out only after the last one's exits ended
+    open_entry = {}
+    done = {e["id"] for e in of(evs, "done")}
+    for e in evs:
+        if e.verb == "sent":
+            prev = open_entry.get(e["sym"])
+            if prev and prev in entry_filled:
+                expect(all(x in done for x in exits.get(prev, {})),
+                       f"entry {e['id']} while {prev}'s exits still worked")
+            open_entry[e["sym"]] = e["id"]
+    for f in fills:
+        expect(f.num("pos") <= 10, f"more than qty held: {f}")
+    print(f"     breakout: {len(sent)} entries, {pairs} closed by an exit, {len(fills)} fills",
+          flush=True)
+    expect(len(sent) >= 10 and pairs >= 8 and len(fills) >= 20,
+           f"too few trades: {len(sent)} entries, {pairs} closed, {len(fills)} fills")
+    stops = {x["role"] for xs in exits.values() for x in xs.values() if x.get("status") == "FILLED"}
+    expect(stops == {"take_profit", "stop_loss"}, f"exits that filled: {stops}")
+
+
+# ---- the demo ---------------------------------------------------------------------------
+
+def test_demo_config_trades_without_refusals():
+    """config/default.lua as shipped, on the simulated clock (and without fdatasync) for
+    20 minutes: every instance trades, and none has an order refused: the strategies that
+    rest limits have symbols of their own, so no order crosses another one's."""
+    with open(os.path.join(SRC, "config", "default.lua")) as f:
+        text = f.read()
+    for old, new in (('clock = "wall"', 'clock = "sim"'), ("sync = true", "sync = false"),
+                     ("watch = true", "watch = false")):
+        expect(old in text, f"config/default.lua no longer has {old}")
+        text = text.replace(old, new)
+    d = tempfile.mkdtemp(prefix="luatrade-demo-")
+    os.symlink(os.path.join(SRC, "strategies"), os.path.join(d, "strategies"))
+    h = finish(Host(text, args=["--for", "1200s"], cwd=d), 1200)
+    counts = {}
+    for sid in ("sma_cross", "sma_fast_msft", "rsi_reversion", "breakout"):
+        evs = check_common(h, sid)
+        counts[sid] = len(of(evs, "fill"))
+    print(f"     demo fills in 20 minutes: {counts}", flush=True)
+    expect(all(n >= 5 for n in counts.values()), counts)
+
+
+if __name__ == "__main__":
+    main([
+        test_sma_cross_trades_long_only_within_qty,
+        test_same_seed_same_fills,
+        test_rsi_reversion_trades_within_max_position,
+        test_rsi_reversion_market_exits,
+        test_rsi_reversion_against_a_tighter_risk_limit,
+        test_breakout_brackets_are_oco_pairs,
+        test_demo_config_trades_without_refusals,
+    ])
