@@ -25,8 +25,10 @@
 -- Signals: "breakout" { symbol, price, channel_high, atr, time } on every breakout bar
 -- Log:     "sent id= side= qty= sym= type= tp= sl=", "exit id= role= parent= qty= px="
 --          (an exit went out or was resized), "fill id= side= qty= sym= price= pos= t=",
---          "done id= status= role= sym= filled= reason= parent=" (order ended), and a
---          warn "refused side= qty= sym= reason=" when the host refuses an order.
+--          "done id= status= role= sym= filled= reason= parent=" (an order ended), warns
+--          "refused side= qty= sym= reason=" when the host refuses an order and
+--          "unprotected sym= pos=" before flattening, and at on_stop the account's fills
+--          and realized P&L.
 -- State:   state.chan[symbol] = { n = channel, highs = ring of the last n highs,
 --                                 next = slot, count = highs held, atr = indicator }
 --          state.breakouts = breakouts seen since the strategy first started

@@ -28,9 +28,11 @@
 --          crosses our own resting one is refused). A refusal is logged (warn) and not
 --          retried until the next crossing.
 -- Signals: "oversold" / "overbought" { symbol, rsi, threshold, price, time }
--- Log:     "sent id= side= qty= sym= type= limit=", "fill id= side= qty= sym= price= pos=
---          t=", "done id= status= role= sym= filled= reason=" (order ended), and a warn
---          "refused side= qty= sym= reason=" when the host refuses an order.
+-- Log:     "sent id= side= qty= sym= type= limit=", "replace id= limit=", "flatten sym=
+--          qty= orders=", "fill id= side= qty= sym= price= pos= t=", "done id= status=
+--          role= sym= filled= reason=" (an order ended), a warn "refused side= qty= sym=
+--          reason=" when the host refuses an order (or "cancel id= refused: reason"), and
+--          at on_stop the account's fills and realized P&L.
 -- State:   state.rsi[symbol] = { rsi = indicator, close = last close }
 --          state.last_alert[symbol] = time of the last alert
 --          state.working[symbol] = { id = order id, kind = "entry" | "exit", time = sent,

@@ -9,16 +9,17 @@
 --          slow  bars in the slow average (default 20; must be more than fast)
 --          qty   shares to buy on a buy crossing (default 10)
 -- Orders:  buy crossing, flat and nothing working in the symbol: buy(symbol, qty),
---          market, tag "sma_cross". Sell crossing while long: flatten(symbol), which
---          cancels what works there and sells the position at market. An entry still
---          working at a sell crossing is canceled first, and whatever it bought is sold
---          once it has ended (on_order). Never short, never more than qty: no entry
+--          market, tag "sma_cross". Sell crossing while long: flatten(symbol), a market
+--          sale of the position. An entry still working at a sell crossing is canceled
+--          first and what it bought sold once the cancel is confirmed (on_order), unless
+--          a buy crossing came in between. Never short, never more than qty: no entry
 --          while holding a position or while any order of the symbol works. A refusal
 --          is logged (warn) and the crossing passes; the next one tries again.
 -- Signals: "cross" { symbol, side = "buy" | "sell", fast, slow, price, time }
--- Log:     "sent id= side= qty= sym= type=", "fill id= side= qty= sym= price= pos= t=",
---          "done id= status= role= sym= filled= reason=" (order ended), and a warn
---          "refused side= qty= sym= reason=" when the host refuses an order.
+-- Log:     "sent id= side= qty= sym= type=", "flatten sym= qty= orders=", "fill id= side=
+--          qty= sym= price= pos= t=", "done id= status= role= sym= filled= reason=" (an
+--          order ended), a warn "refused side= qty= sym= reason=" when the host refuses
+--          an order, and at on_stop the account's fills and realized P&L.
 -- State:   state.pairs[symbol] = { fast = sma, slow = sma, side = "above" | "below" }
 --          state.crossings     = crossings seen since the strategy first started
 --          state.exit_after[symbol] = true while an entry is being canceled to go flat
