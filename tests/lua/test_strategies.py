@@ -1,19 +1,22 @@
 #!/usr/bin/env python3
 """test_strategies.py: the example strategies (strategies/*.lua) trading through the real
 binary: sim feed, simulated clock (as fast as possible, deterministic), paper venue,
-explicit risk limits, two hours of 1s bars per run.
+explicit risk limits, two simulated hours of 1s bars per run (well under a second each).
 
 Each strategy logs what it does as `verb key=value ...` messages (sent, fill, done, exit,
 refused, flatten; see the header of each script); the checks read those lines and the
 host's own log: it trades, every order follows its params, positions stay within what
 the strategy allows (long only, at most qty or max_position), breakout's brackets come as
 OCO pairs that end with one exit FILLED and the other CANCELED, nothing is refused by the
-risk check unless a test asks for it, and the same seed and config give the same fills."""
+risk check unless a test asks for it, and the same seed and config give the same fills.
+Also: a hot reload over the signal-only versions' `state` (wall clock, a few seconds),
+and config/default.lua's demo on the simulated clock."""
 import datetime
 import os
 import re
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from harness import SRC, Host, Line, main  # noqa: E402
@@ -35,17 +38,17 @@ RISK = """
     stale_feed_s = 5,"""
 
 
-def config(strategies, seed=7, risk=RISK):
+def config(strategies, seed=7, risk=RISK, watch=False, clock="sim", rate=60):
     return f"""return {{
   seed = {seed},
-  clock = "sim",
-  feed = {{ rate = 60, trade_ratio = 0.5, symbols = {{ {SYMBOLS} }} }},
+  clock = "{clock}",
+  feed = {{ rate = {rate}, trade_ratio = 0.5, symbols = {{ {SYMBOLS} }} }},
   strategies = {{ {strategies} }},
   account = {{ cash = 1000000 }},
   venue = {{ slippage_bps = 1, commission_per_share = 0.005, latency_ms = 0 }},
   journal = {{ enabled = true, sync = false }},
   risk = {{ {risk} }},
-  reload = {{ watch = false }},
+  reload = {{ watch = {"true" if watch else "false"} }},
 }}
 """
 
@@ -291,6 +294,84 @@ def test_breakout_brackets_are_oco_pairs():
     expect(stops == {"take_profit", "stop_loss"}, f"exits that filled: {stops}")
 
 
+# ---- reloading over the signal-only versions ----------------------------------------------
+
+# Stand-ins for the versions before these traded: the same ids and `state` layout
+# (sma_cross: pairs, crossings; rsi_reversion: rsi, last_alert), no orders.
+OLD_SMA = """local ind = require "indicators"
+strategy { name = "sma_cross", symbols = { "AAPL", "MSFT" }, bars = { "1s" },
+           params = { fast = 5, slow = 20 } }
+function on_start() state.pairs = state.pairs or {} state.crossings = state.crossings or 0 end
+function on_bar(bar)
+  local p = state.pairs[bar.symbol] or { fast = ind.sma(params.fast), slow = ind.sma(params.slow) }
+  state.pairs[bar.symbol] = p
+  local f, s = p.fast:update(bar.close), p.slow:update(bar.close)
+  if not (f and s) then return end
+  local side = f > s and "above" or f < s and "below" or p.side
+  if p.side and side ~= p.side then
+    state.crossings = state.crossings + 1
+    if state.crossings == 1 then log.info("old sma_cross crossed") end
+  end
+  p.side = side
+end
+"""
+OLD_RSI = """local ind = require "indicators"
+strategy { name = "rsi_reversion", symbols = { "SPY" }, bars = { "1s" },
+           params = { period = 14, low = 30, high = 70, extreme = 10, alert_every = 60 } }
+function on_start() state.rsi = state.rsi or {} state.last_alert = state.last_alert or {} end
+function on_bar(bar)
+  local e = state.rsi[bar.symbol] or { rsi = ind.rsi(params.period) }
+  state.rsi[bar.symbol] = e
+  e.rsi:update(bar.close)
+  e.close = bar.close
+  if e.rsi:value() and not state.said then state.said = true log.info("old rsi warm") end
+end
+"""
+
+
+def seen(h, pattern, timeout=30.0):
+    """The first line matching pattern, whether or not a wait already went past it."""
+    rx = re.compile(pattern)
+    deadline = time.monotonic() + timeout
+    while True:
+        for line in list(h.lines):
+            if rx.search(line):
+                return line
+        h.wait_for(r"", timeout=max(0.01, deadline - time.monotonic()))
+
+
+def test_reload_over_signal_only_state():
+    """A running signal-only version is replaced by the trading one (hot reload): the new
+    version takes over its `state` (crossings counted, indicators warm) and trades. On
+    the wall clock, with short periods so it takes seconds: a simulated run does not
+    watch files while it runs (see the report of this branch)."""
+    d = tempfile.mkdtemp(prefix="luatrade-strat-")
+    entries = ('{ script = "s/sma_cross.lua", symbols = { "AAPL", "MSFT" }, '
+               '  params = { fast = 2, slow = 4 } }, '
+               '{ script = "s/rsi_reversion.lua", symbols = { "SPY" }, '
+               '  params = { period = 2, low = 45, high = 55 } }')
+    h = Host(config(entries, watch=True, clock="wall", rate=1000),
+             files={"s/sma_cross.lua": OLD_SMA, "s/rsi_reversion.lua": OLD_RSI}, cwd=d)
+    h.wait_for(r"old rsi warm")  # 3 bars
+    h.wait_for(r"old sma_cross crossed")  # 5 bars or more
+    for name in ("sma_cross", "rsi_reversion"):
+        with open(os.path.join(SRC, "strategies", name + ".lua")) as f:
+            h.write(f"s/{name}.lua", f.read())
+    # the two reloads may come in either order: wait until each line has been seen
+    line = seen(h, r"sma_cross: reloaded over version 1; \d+ crossings so far")
+    expect(int(re.search(r"(\d+) crossings", line).group(1)) >= 1, line)
+    seen(h, r"rsi_reversion: reloaded over version 1")
+    seen(h, r"strategy reloaded id=sma_cross version=2")
+    seen(h, r"strategy reloaded id=rsi_reversion version=2")
+    for sid in ("sma_cross", "rsi_reversion"):
+        seen(h, rf"strategy log id={sid} msg=\"fill id=", timeout=60)
+    expect(h.stop() == 0, "exit code")
+    expect(not host_problems(h), f"host log: {host_problems(h)[:5]}")
+    for sid in ("sma_cross", "rsi_reversion"):
+        bad = [e for e in events(h, sid) if e.level != "INFO"]
+        expect(not bad, f"{sid}: {bad[:5]}")
+
+
 # ---- the demo ---------------------------------------------------------------------------
 
 def test_demo_config_trades_without_refusals():
@@ -322,5 +403,6 @@ if __name__ == "__main__":
         test_rsi_reversion_market_exits,
         test_rsi_reversion_against_a_tighter_risk_limit,
         test_breakout_brackets_are_oco_pairs,
+        test_reload_over_signal_only_state,
         test_demo_config_trades_without_refusals,
     ])
