@@ -46,6 +46,26 @@ static int64_t now_us(const struct oms *o)
 
 /* ---- events ---------------------------------------------------------------------------- */
 
+/* Publishes ev, or keeps it while recovering (oms_publish_recovered sends it later). */
+static void publish(struct oms *o, struct event *ev)
+{
+    if (!o->deferring) {
+        bus_publish(o->h->bus, ev);
+        return;
+    }
+    o->deferred = xrealloc(o->deferred, (size_t)(o->ndeferred + 1) * sizeof *o->deferred);
+    o->deferred[o->ndeferred++] = *ev;
+}
+
+void oms_publish_recovered(struct oms *o)
+{
+    o->deferring = 0;
+    for (int i = 0; i < o->ndeferred; i++) bus_publish(o->h->bus, &o->deferred[i]);
+    free(o->deferred);
+    o->deferred = NULL;
+    o->ndeferred = 0;
+}
+
 void oms_publish_order(struct oms *o, int type, const struct order *ord, const struct fill *f,
                        int replaced)
 {
@@ -56,14 +76,14 @@ void oms_publish_order(struct oms *o, int type, const struct order *ord, const s
     ev.order->order = *ord;
     if (f) ev.order->fill = *f;
     ev.order->replaced = replaced;
-    bus_publish(o->h->bus, &ev);
+    publish(o, &ev);
 }
 
 static void publish_json(struct oms *o, enum event_type type, cJSON *data)
 {
     struct event ev = {.type = type, .data = data};
     util_strlcpy(ev.source, "oms", sizeof ev.source);
-    bus_publish(o->h->bus, &ev);
+    publish(o, &ev);
 }
 
 static void publish_position(struct oms *o, const struct order *ord)
@@ -836,10 +856,15 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
     if (open_venue(o, e) != 0) goto fail;
     o->flush_ev = event_new(h->base, -1, 0, on_flush_ev, o);
     o->day_end_us = next_session_end(o, now_us(o));
+    o->deferring = 1;
     oms_reconcile(o);
     if (cfg->journal_path && access(o->kill_latch, F_OK) == 0 && !risk_killed(o->risk))
         oms_kill(o, "latched before restart", 0);
     journal_trading_states(o);
+    /* what recovery learned is durable before any strategy runs */
+    struct err je;
+    if (o->journal && journal_commit(o->journal, &je) != 0)
+        log_error("oms", "journal commit failed; new orders refused", "error=%s", je.msg);
     return o;
 fail:
     oms_free(o);
@@ -860,6 +885,8 @@ void oms_free(struct oms *o)
         buf_free(&o->states[i].data);
     }
     free(o->states);
+    for (int i = 0; i < o->ndeferred; i++) event_release(&o->deferred[i]);
+    free(o->deferred);
     free(o->out);
     strset_free(o->execs);
     tz_free(o->session_tz);
