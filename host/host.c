@@ -205,6 +205,15 @@ static void on_kill_pipe(evutil_socket_t fd, short what, void *arg)
     oms_flush(h->oms);
 }
 
+/* The watchdog thread is about to abort the process (a call stuck in C past its hard
+ * limit): latch the kill switch first, so the restart cancels every working order and
+ * trades nothing until an operator re-arms. */
+static void on_watchdog_fatal(void *arg)
+{
+    struct host *h = arg;
+    if (h->oms) oms_kill_async(h->oms);
+}
+
 static int start_kill_signal(struct host *h, struct err *e)
 {
     if (pipe2(h->kill_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
@@ -428,6 +437,7 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
         return -1;
+    sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);

@@ -865,6 +865,14 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
     struct err je;
     if (o->journal && journal_commit(o->journal, &je) != 0)
         log_error("oms", "journal commit failed; new orders refused", "error=%s", je.msg);
+    struct order *const *w;
+    struct portfolio_totals t;
+    portfolio_totals(o->pf, NULL, &t);
+    log_info("oms", "trading ready",
+             "venue=paper journal=%s working=%d fills=%llu cash=%.2f state=%s killed=%d",
+             cfg->journal_path ? cfg->journal_path : "off", order_book_working(o->book, &w),
+             (unsigned long long)t.fills, fx_to_double(t.cash, MONEY_DP),
+             trading_state_name(risk_state(o->risk, NULL)), risk_killed(o->risk));
     return o;
 fail:
     oms_free(o);
@@ -876,6 +884,13 @@ void oms_free(struct oms *o)
     if (!o) return;
     if (o->venue.ops) {
         oms_flush(o);
+        struct portfolio_totals t;
+        portfolio_totals(o->pf, NULL, &t);
+        log_info("oms", "trading stopped",
+                 "orders=%llu fills=%llu equity=%.2f realized=%.2f commissions=%.2f",
+                 (unsigned long long)(order_book_next_id(o->book) - 1), (unsigned long long)t.fills,
+                 fx_to_double(t.equity, MONEY_DP), fx_to_double(t.realized, MONEY_DP),
+                 fx_to_double(t.commissions, MONEY_DP));
         o->venue.ops->free(o->venue.impl);
     }
     journal_close(o->journal);
