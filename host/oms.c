@@ -426,6 +426,32 @@ static int64_t next_session_end(const struct oms *o, int64_t now)
     return tz_next_local_time(o->session_tz, now / 1000000, hh, mm) * 1000000;
 }
 
+/* Denials go to the log too, at most DENIAL_LOGS_PER_S lines a second (a strategy that
+ * spams refused orders must not flood the log; the RISK_CHECK events carry them all). */
+#define DENIAL_LOGS_PER_S 10
+
+static void log_denial(struct oms *o, const struct oms_submit *s, const char *reason,
+                       const char *why)
+{
+    int64_t sec = now_us(o) / 1000000;
+    if (sec != o->denial_sec) {
+        if (o->denials_suppressed)
+            log_info("risk", "order denials not logged (rate limit)", "count=%llu",
+                     (unsigned long long)o->denials_suppressed);
+        o->denial_sec = sec;
+        o->denials_logged = 0;
+        o->denials_suppressed = 0;
+    }
+    if (o->denials_logged++ >= DENIAL_LOGS_PER_S) {
+        o->denials_suppressed++;
+        return;
+    }
+    char q[300], qs[80];
+    log_info("risk", "order denied", "strategy=%s symbol=%s reason=%s message=%s", s->req.strategy,
+             log_quote(qs, sizeof qs, s->req.symbol ? s->req.symbol : "?"), reason,
+             log_quote(q, sizeof q, why));
+}
+
 uint64_t oms_submit(struct oms *o, const struct oms_submit *s, const char **reason, char *msg,
                     size_t msgn)
 {
@@ -435,9 +461,12 @@ uint64_t oms_submit(struct oms *o, const struct oms_submit *s, const char **reas
         return 0;
     }
     struct order_checked c;
-    enum risk_reason rr = risk_check_new(o->risk, &s->req, &c, msg, msgn);
+    char why[200];
+    enum risk_reason rr = risk_check_new(o->risk, &s->req, &c, why, sizeof why);
+    if (msg && msgn) util_strlcpy(msg, why, msgn);
     if (rr != RISK_OK) {
         *reason = risk_reason_name(rr);
+        log_denial(o, s, *reason, why);
         return 0;
     }
     struct order t = {0};

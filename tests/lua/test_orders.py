@@ -119,6 +119,9 @@ end
     assert [r.split(":")[1] for r in refused] == want, refused
     assert msg(left)["orders"] == "0", "a refused order was left behind"
     assert "UNKNOWN_ORDER" in h.grep(r"CANCEL_UNKNOWN")[0]
+    denied = [l.kv for l in h.grep(r"INFO risk order denied ")]
+    assert [d["reason"] for d in denied] == want, denied
+    assert "exceeds" in denied[-2]["message"] and denied[-2]["symbol"] == "AAPL", denied[-2]
 
 
 def test_limit_rests_then_replace_and_cancel():
