@@ -59,7 +59,6 @@ static void publish(struct oms *o, struct event *ev)
 
 void oms_publish_recovered(struct oms *o)
 {
-    o->deferring = 0;
     for (int i = 0; i < o->ndeferred; i++) bus_publish(o->h->bus, &o->deferred[i]);
     free(o->deferred);
     o->deferred = NULL;
@@ -890,6 +889,7 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
     if (cfg->journal_path && access(o->kill_latch, F_OK) == 0 && !risk_killed(o->risk))
         oms_kill(o, "latched before restart", 0);
     journal_trading_states(o);
+    o->deferring = 0; /* what recovery produced waits in deferred; the rest goes out live */
     /* what recovery learned is durable before any strategy runs */
     struct err je;
     if (o->journal && journal_commit(o->journal, &je) != 0)
