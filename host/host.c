@@ -205,6 +205,15 @@ static void on_kill_pipe(evutil_socket_t fd, short what, void *arg)
     oms_flush(h->oms);
 }
 
+/* The watchdog thread is about to abort the process (a call stuck in C past its hard
+ * limit): latch the kill switch first, so the restart cancels every working order and
+ * trades nothing until an operator re-arms. */
+static void on_watchdog_fatal(void *arg)
+{
+    struct host *h = arg;
+    if (h->oms) oms_kill_async(h->oms);
+}
+
 static int start_kill_signal(struct host *h, struct err *e)
 {
     if (pipe2(h->kill_pipe, O_NONBLOCK | O_CLOEXEC) != 0)
@@ -425,13 +434,10 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
-    /* what recovery finds (fills booked from the venue, intents canceled as NOT_SENT)
-     * reaches the strategies' on_fill/on_order once they run: held until host_run */
-    bus_hold(h->bus);
-    h->recovery_held = 1;
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
         return -1;
+    sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
@@ -449,11 +455,9 @@ int host_run(struct host *h, int64_t for_us)
     timerq_add(h->timers, now - now % 1000000 + 1000000, 1000000, roll_timer, h);
     h->feed_started_us = now;
     strategies_start_all(h->strategies);
-    if (h->recovery_held) {
-        h->recovery_held = 0;
-        bus_release(h->bus);
-        if (oms_pending(h->oms)) oms_flush(h->oms);
-    }
+    /* what recovery found reaches the strategies' on_fill/on_order now that they run */
+    oms_publish_recovered(h->oms);
+    if (oms_pending(h->oms)) oms_flush(h->oms);
     if (h->clock.kind == CLOCK_KIND_SIM) {
         if (for_us > 0) h->stop_at_us = now + for_us;
         h->feed_ev = event_new(h->base, -1, 0, on_feed_sim, h);
@@ -482,7 +486,6 @@ int host_run(struct host *h, int64_t for_us)
 
 void host_fini(struct host *h)
 {
-    if (h->recovery_held) bus_release(h->bus); /* host_init failed: drop what it held */
     if (h->strategies) strategies_stop_all(h->strategies, "shutdown");
     strategies_free(h->strategies);
     h->strategies = NULL;

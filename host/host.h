@@ -52,9 +52,8 @@ struct host {
     struct oms *oms;
     struct event *kill_ev; /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
-    int recovery_held; /* the bus is held from recovery until strategies start */
-    int sbx_jit;       /* sandboxes run with the JIT compiler on */
-    const char *mode;  /* "paper" until venues exist */
+    int sbx_jit;      /* sandboxes run with the JIT compiler on */
+    const char *mode; /* "paper" until venues exist */
     char scripts_dir[PATH_MAX];
     int64_t feed_started_us; /* live pacing */
     uint64_t feed_emitted;

@@ -46,6 +46,25 @@ static int64_t now_us(const struct oms *o)
 
 /* ---- events ---------------------------------------------------------------------------- */
 
+/* Publishes ev, or keeps it while recovering (oms_publish_recovered sends it later). */
+static void publish(struct oms *o, struct event *ev)
+{
+    if (!o->deferring) {
+        bus_publish(o->h->bus, ev);
+        return;
+    }
+    o->deferred = xrealloc(o->deferred, (size_t)(o->ndeferred + 1) * sizeof *o->deferred);
+    o->deferred[o->ndeferred++] = *ev;
+}
+
+void oms_publish_recovered(struct oms *o)
+{
+    for (int i = 0; i < o->ndeferred; i++) bus_publish(o->h->bus, &o->deferred[i]);
+    free(o->deferred);
+    o->deferred = NULL;
+    o->ndeferred = 0;
+}
+
 void oms_publish_order(struct oms *o, int type, const struct order *ord, const struct fill *f,
                        int replaced)
 {
@@ -56,14 +75,14 @@ void oms_publish_order(struct oms *o, int type, const struct order *ord, const s
     ev.order->order = *ord;
     if (f) ev.order->fill = *f;
     ev.order->replaced = replaced;
-    bus_publish(o->h->bus, &ev);
+    publish(o, &ev);
 }
 
 static void publish_json(struct oms *o, enum event_type type, cJSON *data)
 {
     struct event ev = {.type = type, .data = data};
     util_strlcpy(ev.source, "oms", sizeof ev.source);
-    bus_publish(o->h->bus, &ev);
+    publish(o, &ev);
 }
 
 static void publish_position(struct oms *o, const struct order *ord)
@@ -406,6 +425,32 @@ static int64_t next_session_end(const struct oms *o, int64_t now)
     return tz_next_local_time(o->session_tz, now / 1000000, hh, mm) * 1000000;
 }
 
+/* Denials go to the log too, at most DENIAL_LOGS_PER_S lines a second (a strategy that
+ * spams refused orders must not flood the log; the RISK_CHECK events carry them all). */
+#define DENIAL_LOGS_PER_S 10
+
+static void log_denial(struct oms *o, const struct oms_submit *s, const char *reason,
+                       const char *why)
+{
+    int64_t sec = now_us(o) / 1000000;
+    if (sec != o->denial_sec) {
+        if (o->denials_suppressed)
+            log_info("risk", "order denials not logged (rate limit)", "count=%llu",
+                     (unsigned long long)o->denials_suppressed);
+        o->denial_sec = sec;
+        o->denials_logged = 0;
+        o->denials_suppressed = 0;
+    }
+    if (o->denials_logged++ >= DENIAL_LOGS_PER_S) {
+        o->denials_suppressed++;
+        return;
+    }
+    char q[300], qs[80];
+    log_info("risk", "order denied", "strategy=%s symbol=%s reason=%s message=%s", s->req.strategy,
+             log_quote(qs, sizeof qs, s->req.symbol ? s->req.symbol : "?"), reason,
+             log_quote(q, sizeof q, why));
+}
+
 uint64_t oms_submit(struct oms *o, const struct oms_submit *s, const char **reason, char *msg,
                     size_t msgn)
 {
@@ -415,9 +460,12 @@ uint64_t oms_submit(struct oms *o, const struct oms_submit *s, const char **reas
         return 0;
     }
     struct order_checked c;
-    enum risk_reason rr = risk_check_new(o->risk, &s->req, &c, msg, msgn);
+    char why[200];
+    enum risk_reason rr = risk_check_new(o->risk, &s->req, &c, why, sizeof why);
+    if (msg && msgn) util_strlcpy(msg, why, msgn);
     if (rr != RISK_OK) {
         *reason = risk_reason_name(rr);
+        log_denial(o, s, *reason, why);
         return 0;
     }
     struct order t = {0};
@@ -836,10 +884,24 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
     if (open_venue(o, e) != 0) goto fail;
     o->flush_ev = event_new(h->base, -1, 0, on_flush_ev, o);
     o->day_end_us = next_session_end(o, now_us(o));
+    o->deferring = 1;
     oms_reconcile(o);
     if (cfg->journal_path && access(o->kill_latch, F_OK) == 0 && !risk_killed(o->risk))
         oms_kill(o, "latched before restart", 0);
     journal_trading_states(o);
+    o->deferring = 0; /* what recovery produced waits in deferred; the rest goes out live */
+    /* what recovery learned is durable before any strategy runs */
+    struct err je;
+    if (o->journal && journal_commit(o->journal, &je) != 0)
+        log_error("oms", "journal commit failed; new orders refused", "error=%s", je.msg);
+    struct order *const *w;
+    struct portfolio_totals t;
+    portfolio_totals(o->pf, NULL, &t);
+    log_info("oms", "trading ready",
+             "venue=paper journal=%s working=%d fills=%llu cash=%.2f state=%s killed=%d",
+             cfg->journal_path ? cfg->journal_path : "off", order_book_working(o->book, &w),
+             (unsigned long long)t.fills, fx_to_double(t.cash, MONEY_DP),
+             trading_state_name(risk_state(o->risk, NULL)), risk_killed(o->risk));
     return o;
 fail:
     oms_free(o);
@@ -851,6 +913,13 @@ void oms_free(struct oms *o)
     if (!o) return;
     if (o->venue.ops) {
         oms_flush(o);
+        struct portfolio_totals t;
+        portfolio_totals(o->pf, NULL, &t);
+        log_info("oms", "trading stopped",
+                 "orders=%llu fills=%llu equity=%.2f realized=%.2f commissions=%.2f",
+                 (unsigned long long)(order_book_next_id(o->book) - 1), (unsigned long long)t.fills,
+                 fx_to_double(t.equity, MONEY_DP), fx_to_double(t.realized, MONEY_DP),
+                 fx_to_double(t.commissions, MONEY_DP));
         o->venue.ops->free(o->venue.impl);
     }
     journal_close(o->journal);
@@ -860,6 +929,8 @@ void oms_free(struct oms *o)
         buf_free(&o->states[i].data);
     }
     free(o->states);
+    for (int i = 0; i < o->ndeferred; i++) event_release(&o->deferred[i]);
+    free(o->deferred);
     free(o->out);
     strset_free(o->execs);
     tz_free(o->session_tz);

@@ -98,6 +98,10 @@ void oms_on_market(struct oms *o, const struct event *ev);
  * roll at the session end, async kill requests. */
 void oms_tick(struct oms *o, int64_t now_us);
 
+/* Publishes the ORDER_* events recovery produced (fills booked from the venue, intents
+ * canceled as NOT_SENT), kept until the strategies run. Once; then events go out live. */
+void oms_publish_recovered(struct oms *o);
+
 /* Kill switch: latches, cancels every working order (and flattens when configured or
  * asked), journals it, publishes KILL_SWITCH. */
 void oms_kill(struct oms *o, const char *why, int flatten);

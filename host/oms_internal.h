@@ -4,6 +4,7 @@
 #define LUATRADE_OMS_INTERNAL_H
 
 #include "buf.h"
+#include "event.h"
 #include "oms.h"
 #include "portfolio.h"
 #include "strset.h"
@@ -61,8 +62,14 @@ struct oms {
     char problem[256];
     char kill_latch[4096]; /* a file that says "killed" even if the loop never ran again */
     int replaying;
-    int pf_dirty;    /* fills since the last PORTFOLIO_UPDATE */
-    int venue_dirty; /* the venue saw market data with orders working: commit it */
+    int pf_dirty;       /* fills since the last PORTFOLIO_UPDATE */
+    int venue_dirty;    /* the venue saw market data with orders working: commit it */
+    int64_t denial_sec; /* denial log rate limit */
+    int denials_logged;
+    uint64_t denials_suppressed;
+    int deferring; /* recovering: events wait in deferred for oms_publish_recovered */
+    struct event *deferred;
+    int ndeferred;
     int journal_error_logged;
     uint64_t max_id; /* highest order id seen in the journal */
 };

@@ -119,6 +119,9 @@ end
     assert [r.split(":")[1] for r in refused] == want, refused
     assert msg(left)["orders"] == "0", "a refused order was left behind"
     assert "UNKNOWN_ORDER" in h.grep(r"CANCEL_UNKNOWN")[0]
+    denied = [l.kv for l in h.grep(r"INFO risk order denied ")]
+    assert [d["reason"] for d in denied] == want, denied
+    assert "exceeds" in denied[-2]["message"] and denied[-2]["symbol"] == "AAPL", denied[-2]
 
 
 def test_limit_rests_then_replace_and_cancel():
@@ -278,6 +281,36 @@ function on_start() log.info("START ids=%d", state.ids and #state.ids or 0) end
     assert not os.path.exists(os.path.join(h.dir, "var", "journal.wal.kill"))
 
 
+def test_day_orders_expire_at_the_session_end():
+    script = """strategy { name = "day", symbols = { "AAPL" } }
+local id
+function on_quote(q)
+  if id then return end
+  id = assert(buy("AAPL", 1, { limit = math.floor(q.bid * 0.95 * 100) / 100 }))
+  local gtc = assert(buy("AAPL", 1, { limit = math.floor(q.bid * 0.95 * 100) / 100 - 0.01,
+                                tif = "gtc" }))
+  log.info("SENT id=%d gtc=%d at=%s", id, gtc, os.date("!%H:%M:%S", now()))
+end
+function on_order(o)
+  if o.status == "EXPIRED" then
+    log.info("EXPIRED id=%d reason=%s at=%s left=%d", o.id, o.reason, os.date("!%H:%M:%S", now()),
+             #orders())
+  end
+end
+"""
+    # 15:59 in New York (EST, UTC-5) is 20:59 UTC; the session ends at 16:00
+    h = Host(config('{ script = "s/day.lua" }', clock="sim",
+                    extra='start = "2026-01-05T20:59:00Z", journal = { sync = false },'),
+             {"s/day.lua": script}, args=["--for", "5m"])
+    sent = msg(h.wait_for(r"SENT id="))
+    exp = msg(h.wait_for(r"EXPIRED id="))
+    assert h.wait_exit() == 0
+    assert exp["id"] == sent["id"] and exp["reason"] == "DAY_END", exp
+    assert exp["at"] == "21:00:00", exp
+    assert exp["left"] == "1", "the gtc order must still be working"
+    assert len(h.grep(r"EXPIRED id=")) == 1
+
+
 if __name__ == "__main__":
     main([
         test_market_order_fills_with_callbacks_in_order,
@@ -287,4 +320,5 @@ if __name__ == "__main__":
         test_kill_switch_from_sigusr1_cancels_and_latches,
         test_kill_switch_reaches_a_stuck_strategy,
         test_ids_and_state_survive_a_restart,
+        test_day_orders_expire_at_the_session_end,
     ])
