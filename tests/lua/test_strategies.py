@@ -110,10 +110,37 @@ def of(evs, verb):
 
 
 def host_problems(h):
-    """Host log lines that mean a risk check or the order flow complained."""
-    rx = re.compile(r"RISK_CHECK|denied|trading state changed|kill switch|illegal|"
-                    r"does not fit|unknown order|strategy error|dropped|faulted")
-    return [l for l in h.lines if rx.search(l)]
+    """Host log lines that mean a risk check, the order flow or a sandbox complained."""
+    rx = re.compile(r"RISK_CHECK|denied|denials|trading state changed|kill switch|illegal|"
+                    r"does not fit|unknown order|strategy error|dropped|faulted| (WARN|ERROR) ")
+    mine = re.compile(r" strategy (log|alert) id=")  # strategies' own lines: checked apart
+    return [l for l in h.lines if rx.search(l) and not mine.search(l)]
+
+
+def host_totals(h):
+    """The order manager's closing line: orders created and fills booked, every account."""
+    lines = h.grep(r" INFO oms trading stopped ")
+    expect(lines, "no 'trading stopped' line")
+    return int(lines[-1].kv["orders"]), int(lines[-1].kv["fills"])
+
+
+def orders_made(evs, exits_per_entry=0):
+    """Orders a strategy's log accounts for: what it sent, what flatten sent, and the exits
+    the host creates with each bracket entry."""
+    sent = of(evs, "sent")
+    return len(sent) * (1 + exits_per_entry) + sum(int(e["orders"]) for e in of(evs, "flatten"))
+
+
+def check_totals(h, runs):
+    """runs: [(events, exits per entry)] of every strategy in the host; the host's own
+    order and fill counts must match what the strategies logged."""
+    orders, fills = host_totals(h)
+    expect(orders == sum(orders_made(e, x) for e, x in runs),
+           f"host made {orders} orders, the strategies account for "
+           f"{[orders_made(e, x) for e, x in runs]}")
+    expect(fills == sum(len(of(e, "fill")) for e, _ in runs),
+           f"host booked {fills} fills, the strategies logged "
+           f"{[len(of(e, 'fill')) for e, _ in runs]}")
 
 
 def check_common(h, sid):
@@ -156,6 +183,7 @@ SMA = ('{ script = "strategies/sma_cross.lua", symbols = { "AAPL", "MSFT" }, '
 def test_sma_cross_trades_long_only_within_qty():
     h = start(SMA)
     evs = check_common(h, "sma_cross")
+    check_totals(h, [(evs, 0)])
     fills, sent = of(evs, "fill"), of(evs, "sent")
     print(f"     sma_cross: {len(sent)} entries, {len(of(evs, 'flatten'))} exits, "
           f"{len(fills)} fills", flush=True)
@@ -198,6 +226,7 @@ def rsi_entry(max_position=30, extra="", risk=""):
 
 def check_rsi(h, qty, max_position):
     evs = check_common(h, "rsi_reversion")
+    check_totals(h, [(evs, 0)])
     sent, fills = of(evs, "sent"), of(evs, "fill")
     entries = [e for e in sent if e["side"] == "buy"]
     exits = [e for e in sent if e["side"] == "sell"] + of(evs, "flatten")
@@ -237,7 +266,16 @@ def test_rsi_reversion_against_a_tighter_risk_limit():
     expect(len(fills) >= 20, f"{len(fills)} fills")
     expect(max(f.num("pos") for f in fills) <= 15, "position passed the risk limit")
     expect(0 <= min(f.num("pos") for f in fills), "went short")
-    expect(not host_problems(h), f"host log: {host_problems(h)[:5]}")
+    # the host logged the same denials (at most 10 lines a second, the rest counted)
+    denied = h.grep(r" INFO risk order denied ")
+    unlogged = sum(int(l.kv["count"]) for l in h.grep(r"order denials not logged"))
+    expect(len(denied) + unlogged == len(refused), f"host denied {len(denied)} + {unlogged}, "
+           f"the strategy logged {len(refused)} refusals")
+    expect(all(l.kv["reason"] == "MAX_POSITION" and l.kv["strategy"] == "rsi_reversion"
+               for l in denied), denied[:3])
+    problems = [l for l in host_problems(h) if " order denied " not in l]
+    expect(not problems, f"host log: {problems[:5]}")
+    check_totals(h, [(evs, 0)])
 
 
 # ---- breakout -------------------------------------------------------------------------
@@ -249,6 +287,7 @@ BRK = ('{ script = "strategies/breakout.lua", symbols = { "SPY", "MSFT" }, '
 def test_breakout_brackets_are_oco_pairs():
     h = start(BRK)
     evs = check_common(h, "breakout")
+    check_totals(h, [(evs, 2)])
     sent, fills = of(evs, "sent"), of(evs, "fill")
     expect(not [e for e in evs if e.verb == "unprotected"], "a position was left without exits")
     expect(all(e.num("qty") == 10 and e.num("tp") > e.num("sl") for e in sent), sent[:3])
@@ -387,10 +426,12 @@ def test_demo_config_trades_without_refusals():
     d = tempfile.mkdtemp(prefix="luatrade-demo-")
     os.symlink(os.path.join(SRC, "strategies"), os.path.join(d, "strategies"))
     h = finish(Host(text, args=["--for", "1200s"], cwd=d), 1200)
-    counts = {}
+    counts, runs = {}, []
     for sid in ("sma_cross", "sma_fast_msft", "rsi_reversion", "breakout"):
         evs = check_common(h, sid)
         counts[sid] = len(of(evs, "fill"))
+        runs.append((evs, 2 if sid == "breakout" else 0))
+    check_totals(h, runs)
     print(f"     demo fills in 20 minutes: {counts}", flush=True)
     expect(all(n >= 5 for n in counts.values()), counts)
 
