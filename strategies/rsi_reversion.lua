@@ -126,6 +126,12 @@ local function sell_out(symbol, px)
   log.info("flatten sym=%s qty=%s orders=%d", symbol, held, n)
 end
 
+-- What to do once the symbol's working order w has ended.
+local function follow_up(symbol, w)
+  if w.after == "exit" then sell_out(symbol, w.px)
+  elseif w.after == "flatten" then sell_out(symbol, nil) end
+end
+
 -- Cancels the symbol's working order; `after` ("exit" at px, or "flatten") runs once
 -- it has ended (on_order).
 local function cancel_then(symbol, after, px)
@@ -134,8 +140,10 @@ local function cancel_then(symbol, after, px)
   local ok, why = cancel(w.id)
   if ok then return end
   log.warn("cancel id=%d refused: %s", w.id, why)
-  if why == "UNKNOWN_ORDER" or why == "NOT_WORKING" then   -- ended before a restart
+  if why == "UNKNOWN_ORDER" or why == "NOT_WORKING" then
+    -- it ended unseen (before a restart, with state from the journal): move on
     state.working[symbol] = nil
+    follow_up(symbol, w)
   end
 end
 
@@ -237,8 +245,7 @@ function on_order(o)
   local w = state.working[o.symbol]
   if not (w and w.id == o.id) then return end
   state.working[o.symbol] = nil
-  if w.after == "exit" then sell_out(o.symbol, w.px)
-  elseif w.after == "flatten" then sell_out(o.symbol, nil) end
+  follow_up(o.symbol, w)
 end
 
 function on_reload(old_version)
