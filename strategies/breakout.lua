@@ -27,8 +27,8 @@
 --          (an exit went out or was resized), "fill id= side= qty= sym= price= pos= t=",
 --          "done id= status= role= sym= filled= reason= parent=" (an order ended), warns
 --          "refused side= qty= sym= reason=" when the host refuses an order and
---          "unprotected sym= pos=" before flattening, and at on_stop the account's fills
---          and realized P&L.
+--          "unprotected sym= pos=" before "flatten sym= qty= orders=", and at on_stop the
+--          account's fills and realized P&L.
 -- State:   state.chan[symbol] = { n = channel, highs = ring of the last n highs,
 --                                 next = slot, count = highs held, atr = indicator }
 --          state.breakouts = breakouts seen since the strategy first started
@@ -122,7 +122,11 @@ local function protect(symbol)
   if held > 0 and sells > 0 then return end
   log.warn("unprotected sym=%s pos=%s: flattening", symbol, held)
   local n, why = flatten(symbol)
-  if not n then log.warn("refused side=sell qty=%s sym=%s reason=%s", held, symbol, why) end
+  if not n then
+    log.warn("refused side=sell qty=%s sym=%s reason=%s", held, symbol, why)
+    return
+  end
+  log.info("flatten sym=%s qty=%s orders=%d", symbol, held, n)
 end
 
 -- ---- callbacks ------------------------------------------------------------------------
