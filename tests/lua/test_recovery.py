@@ -8,8 +8,9 @@ restarted on the same var/ directory each time. After every restart:
       paper venue's (the host logs a HALTED "disagrees with the venue" line otherwise);
   I4  no order id is journaled twice, and no intent is ever resent (an intent the venue
       never got is canceled as NOT_SENT);
-  and the strategy's `state` comes back: the number of orders it counts as sent equals
-  the number of its orders in the journal that reached the venue or were refused there.
+  and the strategy's `state` comes back: it counts every one of its orders that reached
+  the venue (only intents of a torn, uncommitted last group may be missing, and those are
+  canceled as NOT_SENT, a cancel the strategy then sees).
 
 The journal is read here independently of the host (its format is in host/journal.h)."""
 import json
