@@ -17,8 +17,8 @@
  *
  * Live pacing: feed_ev fires every millisecond and emits the events due since start at
  * the configured rate (catching up after a stall, never dropping). Simulated: feed_ev
- * is made active again after each batch of 4096 events, so libevent still runs signals
- * and the file watcher between batches. */
+ * is re-added with a zero timeout after each batch of 4096 events, so libevent polls
+ * (signals, the file watcher, the kill pipe) between batches. */
 #include "host.h"
 
 #include <errno.h>
@@ -152,7 +152,10 @@ static void on_feed_sim(evutil_socket_t fd, short what, void *arg)
         clock_advance_to(&h->clock, ts);
         emit_one(h, ts);
     }
-    if (!h->stopping) event_active(h->feed_ev, EV_TIMEOUT, 0);
+    /* a zero timeout, not event_active: libevent then polls (signals, file changes, the
+     * kill pipe) before the next batch; an active event would starve them */
+    static const struct timeval now = {0, 0};
+    if (!h->stopping) event_add(h->feed_ev, &now);
 }
 
 /* ---- start and stop ----------------------------------------------------------------- */

@@ -167,6 +167,7 @@ static void cancel_order(struct oms *o, struct order *ord, const char *reason)
         return;
     }
     util_strlcpy(ord->reason, reason, sizeof ord->reason);
+    ord->cancel_pending = 1;
     out_push(o, OUT_CANCEL, ord->id);
 }
 
@@ -180,28 +181,38 @@ static void children_end(struct oms *o, struct order *entry)
     }
 }
 
-/* The entry filled (partly): exits go live for the filled quantity, or follow it. */
-static void entry_filled(struct oms *o, struct order *entry)
+/* Keeps a bracket's exits covering exactly the open part of its position: what the
+ * entry filled minus what the exits filled. Each live exit is sized to its own fills
+ * plus that (released when still held, replaced when at the venue), so a partly filled
+ * take profit shrinks the stop loss instead of leaving shares unprotected; with nothing
+ * open the live exits are canceled (OCO). Before the entry's first fill, nothing. */
+static void bracket_resize(struct oms *o, struct order *entry)
 {
+    if (entry->filled_qty == 0) return;
+    struct order *ex[2];
+    int64_t open = entry->filled_qty;
     for (int i = 0; i < 2; i++) {
-        struct order *ex = entry->exits[i] ? order_book_get(o->book, entry->exits[i]) : NULL;
-        if (!ex || order_status_terminal(ex->status)) continue;
-        if (ex->held) {
-            ex->qty = entry->filled_qty;
-            order_release(o->book, ex);
-            oms_journal_release(o, ex);
-            out_push(o, OUT_NEW, ex->id);
-        } else if (ex->qty != entry->filled_qty) {
-            ex->pending_qty = entry->filled_qty;
-            out_push(o, OUT_REPLACE, ex->id);
+        ex[i] = entry->exits[i] ? order_book_get(o->book, entry->exits[i]) : NULL;
+        if (ex[i]) open -= ex[i]->filled_qty;
+    }
+    for (int i = 0; i < 2; i++) {
+        struct order *x = ex[i];
+        if (!x || order_status_terminal(x->status) || x->cancel_pending) continue;
+        if (open <= 0) {
+            cancel_order(o, x, "OCO");
+            continue;
+        }
+        int64_t target = x->filled_qty + open;
+        if (x->held) {
+            x->qty = target;
+            order_release(o->book, x);
+            oms_journal_release(o, x);
+            out_push(o, OUT_NEW, x->id);
+        } else if (x->qty != target && x->pending_qty != target) {
+            x->pending_qty = target;
+            out_push(o, OUT_REPLACE, x->id);
         }
     }
-}
-
-static void exit_filled(struct oms *o, struct order *ex)
-{
-    struct order *sib = ex->sibling ? order_book_get(o->book, ex->sibling) : NULL;
-    if (sib) cancel_order(o, sib, "OCO");
 }
 
 /* ---- fills ------------------------------------------------------------------------------ */
@@ -235,10 +246,13 @@ int oms_book_fill(struct oms *o, struct order *ord, const struct fill *f, int pu
 
 void oms_bracket_fixup(struct oms *o, struct order *ord)
 {
-    if (ord->role == ROLE_ENTRY && ord->filled_qty > 0) entry_filled(o, ord);
+    if (ord->role == ROLE_ENTRY && ord->filled_qty > 0) bracket_resize(o, ord);
     else if (ord->role == ROLE_ENTRY && order_status_terminal(ord->status)) children_end(o, ord);
-    else if ((ord->role == ROLE_TAKE_PROFIT || ord->role == ROLE_STOP_LOSS) && ord->filled_qty > 0)
-        exit_filled(o, ord);
+    else if ((ord->role == ROLE_TAKE_PROFIT || ord->role == ROLE_STOP_LOSS) &&
+             ord->filled_qty > 0) {
+        struct order *entry = order_book_get(o->book, ord->parent);
+        if (entry) bracket_resize(o, entry);
+    }
 }
 
 /* ---- venue reports ---------------------------------------------------------------------- */
@@ -285,6 +299,7 @@ static void on_report(const struct venue_report *r, void *arg)
         oms_publish_order(o, EV_ORDER_ACCEPTED, ord, NULL, 1);
         break;
     case VR_CANCEL_REJECTED:
+        if (!order_status_terminal(ord->status)) ord->cancel_pending = 0;
         log_debug("oms", "cancel or replace refused by the venue", "id=%llu reason=%s",
                   (unsigned long long)ord->id, r->reason);
         break;
@@ -811,6 +826,7 @@ static void env_exposure(void *arg, const char *strategy, int sym, struct risk_e
     for (int i = 0; i < n; i++) {
         const struct order *ord = w[i];
         if (strategy && strcmp(ord->strategy, strategy) != 0) continue;
+        if (ord->cancel_pending) continue; /* canceled: about to stop counting */
         out->working_orders++;
         int64_t leaves = order_leaves(ord);
         int64_t px = ord->limit_px ? ord->limit_px : portfolio_mark_of(o->pf, ord->sym);

@@ -68,7 +68,8 @@ struct order {
     char reason[ORDER_REASON_MAX];                    /* reject or cancel reason code */
     int flatten;                                      /* sent by flatten() or the kill switch */
     int64_t pending_qty, pending_limit, pending_stop; /* a replace on its way (0: same) */
-    int held; /* a bracket exit waiting for its entry to fill: not sent, not working */
+    int cancel_pending; /* a cancel was sent: the order no longer counts for risk */
+    int held;           /* a bracket exit waiting for its entry to fill: not sent, not working */
 };
 
 const char *order_status_name(enum order_status s);

@@ -289,5 +289,14 @@ def test_jit_off_in_config():
     expect(h.wait_exit() == 0, "exit not 0")
 
 
+def test_signals_stop_a_sim_clock_run():
+    """A simulated-clock run yields to libevent between batches: SIGINT stops it."""
+    h = Host(config("", clock="sim"), args=["--for", "2592000s"])
+    h.wait_for(r"host ready")
+    rc = h.stop(signal.SIGINT, timeout=20)
+    assert rc == 0, rc
+    assert h.grep(r"signal received; shutting down signal=INT")
+
+
 if __name__ == "__main__":
     main([v for k, v in list(globals().items()) if k.startswith("test_") and callable(v)])

@@ -281,6 +281,41 @@ function on_start() log.info("START ids=%d", state.ids and #state.ids or 0) end
     assert not os.path.exists(os.path.join(h.dir, "var", "journal.wal.kill"))
 
 
+def test_flatten_with_orders_working():
+    """flatten cancels the strategy's working orders and sends the closing order at once:
+    orders being canceled no longer count against it (no REDUCING_ONLY / SELF_CROSS)."""
+    script = """strategy { name = "fl", symbols = { "AAPL" } }
+local step
+function on_quote(q)
+  if not step then
+    step = "buying"
+    assert(buy("AAPL", 10))
+  elseif step == "long" then
+    step = "resting"
+    assert(sell("AAPL", 5, { limit = math.floor(q.ask * 1.04 * 100) / 100, tif = "gtc" }))
+    assert(buy("AAPL", 5, { limit = math.floor(q.bid * 0.96 * 100) / 100, tif = "gtc" }))
+  elseif step == "resting" and #orders() == 2 then
+    step = "flattening"
+    local n, why = flatten("AAPL")
+    log.info("FLATTEN n=%s why=%s", tostring(n), tostring(why))
+  end
+end
+function on_order(o)
+  if step == "buying" and o.status == "FILLED" then step = "long" end
+  if step == "flattening" and o.status == "FILLED" and position("AAPL") == 0 then
+    log.info("FLAT working=%d", #orders())
+  end
+end
+"""
+    h = Host(config('{ script = "s/fl.lua" }', extra="risk = { max_position = 15 },"),
+             {"s/fl.lua": script})
+    line = msg(h.wait_for(r"FLATTEN n="))
+    assert line["n"] == "1", line
+    flat = msg(h.wait_for(r"FLAT working="))
+    h.stop()
+    assert flat["working"] == "0", flat
+
+
 def test_day_orders_expire_at_the_session_end():
     script = """strategy { name = "day", symbols = { "AAPL" } }
 local id
@@ -321,4 +356,5 @@ if __name__ == "__main__":
         test_kill_switch_reaches_a_stuck_strategy,
         test_ids_and_state_survive_a_restart,
         test_day_orders_expire_at_the_session_end,
+        test_flatten_with_orders_working,
     ])
