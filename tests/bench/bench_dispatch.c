@@ -39,6 +39,7 @@
 #include <string.h>
 
 #include "bench_common.h"
+#include "bench_host.h"
 #include "config.h"
 #include "event.h"
 #include "feed_sim.h"
@@ -139,7 +140,7 @@ static double run_host(const struct trade_rec *recs, long n, struct sbx_watchdog
     struct host h;
     struct config cfg;
     host_up(&h, &cfg, wd);
-    if (strategies_start_all(h.strategies) != 0) bench_fail("host", "strategy did not start");
+    bench_host_start(&h); /* strategies start, the bus held since recovery released */
     struct event ev = {.type = EV_MARKET_DATA, .md_kind = MD_TRADE};
     strcpy(ev.source, "feed_sim");
     int64_t c0 = bench_cpu_ns(), t0 = bench_now_ns();

@@ -30,6 +30,7 @@
 
 #include "api.h"
 #include "bench_common.h"
+#include "bench_host.h"
 #include "config.h"
 #include "host.h"
 #include "log.h"
@@ -151,7 +152,7 @@ int main(void)
         bench_fail("config", e.msg);
     struct host h;
     if (host_init(&h, &cfg, &e) != 0) bench_fail("host_init", e.msg);
-    if (strategies_start_all(h.strategies) != 0) bench_fail("start", "the strategy did not start");
+    bench_host_start(&h); /* strategies start, the bus held since recovery released */
     struct strategy *st = strategies_at(h.strategies, 0);
 
     char path[PATH_MAX + 64], dir[PATH_MAX + 64];
