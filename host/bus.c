@@ -58,6 +58,13 @@ int bus_subscribe(struct bus *b, uint64_t mask, bus_fn fn, void *arg)
     return b->next_id;
 }
 
+int bus_wants(const struct bus *b, enum event_type t)
+{
+    for (int i = 0; i < b->nsubs; i++)
+        if (b->subs[i].fn && (b->subs[i].mask & EV_BIT(t))) return 1;
+    return 0;
+}
+
 static void compact(struct bus *b)
 {
     int w = 0;

@@ -37,6 +37,10 @@ uint64_t bus_publish(struct bus *b, struct event *ev);
 void bus_hold(struct bus *b);
 void bus_release(struct bus *b);
 
+/* 1 when some subscriber takes events of type t: publishers of costly events (built
+ * JSON) may skip building what nobody would receive. */
+int bus_wants(const struct bus *b, enum event_type t);
+
 /* Sequence number of the last published event (0 before the first). */
 uint64_t bus_last_seq(const struct bus *b);
 /* Events published per type since start. */

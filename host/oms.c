@@ -87,6 +87,7 @@ static void publish_json(struct oms *o, enum event_type type, cJSON *data)
 
 static void publish_position(struct oms *o, const struct order *ord)
 {
+    if (!bus_wants(o->h->bus, EV_POSITION_UPDATE)) return;
     const struct position *pos = portfolio_position(o->pf, ord->strategy, ord->sym);
     if (!pos) return;
     cJSON *d = portfolio_position_json(o->pf, pos);
@@ -96,6 +97,7 @@ static void publish_position(struct oms *o, const struct order *ord)
 
 static void publish_portfolio(struct oms *o)
 {
+    if (!bus_wants(o->h->bus, EV_PORTFOLIO_UPDATE)) return;
     cJSON *d = portfolio_totals_json(o->pf, NULL);
     publish_json(o, EV_PORTFOLIO_UPDATE, d);
 }
@@ -144,7 +146,10 @@ void oms_set_status(struct oms *o, struct order *ord, enum order_status s, const
                     int publish)
 {
     enum order_status from = ord->status;
-    if (order_set_status(o->book, ord, s, now_us(o)) != 0) {
+    oms_expo_apply(o, ord, -1);
+    int rc = order_set_status(o->book, ord, s, now_us(o));
+    oms_expo_apply(o, ord, +1);
+    if (rc != 0) {
         log_warn("oms", "illegal order transition ignored", "id=%llu from=%s to=%s",
                  (unsigned long long)ord->id, order_status_name(from), order_status_name(s));
         return;
@@ -167,6 +172,7 @@ static void cancel_order(struct oms *o, struct order *ord, const char *reason)
         return;
     }
     util_strlcpy(ord->reason, reason, sizeof ord->reason);
+    oms_expo_apply(o, ord, -1);
     ord->cancel_pending = 1;
     out_push(o, OUT_CANCEL, ord->id);
 }
@@ -204,8 +210,10 @@ static void bracket_resize(struct oms *o, struct order *entry)
         }
         int64_t target = x->filled_qty + open;
         if (x->held) {
+            oms_expo_apply(o, x, -1);
             x->qty = target;
             order_release(o->book, x);
+            oms_expo_apply(o, x, +1);
             oms_journal_release(o, x);
             out_push(o, OUT_NEW, x->id);
         } else if (x->qty != target && x->pending_qty != target) {
@@ -227,11 +235,13 @@ int oms_book_fill(struct oms *o, struct order *ord, const struct fill *f, int pu
                   f->exec_id, (long long)f->qty, (long long)order_leaves(ord),
                   order_status_name(ord->status));
     } else {
+        oms_expo_apply(o, ord, -1);
         ord->filled_qty += f->qty;
         ord->fill_notional += money_notional(instr(o, ord->sym), f->px, f->qty);
         enum order_status s = ord->filled_qty == ord->qty ? OS_FILLED : OS_PARTIALLY_FILLED;
         int64_t ts = o->replaying ? f->ts_us : now_us(o);
         if (order_set_status(o->book, ord, s, ts) != 0) ASSERT(!"fill transition");
+        oms_expo_apply(o, ord, +1);
     }
     portfolio_apply_fill(o->pf, ord->strategy, f);
     if (!o->replaying) oms_journal_fill(o, f);
@@ -291,15 +301,20 @@ static void on_report(const struct venue_report *r, void *arg)
         break;
     }
     case VR_REPLACED:
+        oms_expo_apply(o, ord, -1);
         ord->qty = r->qty_new;
         if (r->limit_px) ord->limit_px = r->limit_px;
         if (r->stop_px) ord->stop_px = r->stop_px;
+        oms_expo_apply(o, ord, +1);
         ord->updated_us = now_us(o);
         oms_journal_replace(o, ord);
         oms_publish_order(o, EV_ORDER_ACCEPTED, ord, NULL, 1);
         break;
     case VR_CANCEL_REJECTED:
-        if (!order_status_terminal(ord->status)) ord->cancel_pending = 0;
+        if (!order_status_terminal(ord->status) && ord->cancel_pending) {
+            ord->cancel_pending = 0;
+            oms_expo_apply(o, ord, +1);
+        }
         log_debug("oms", "cancel or replace refused by the venue", "id=%llu reason=%s",
                   (unsigned long long)ord->id, r->reason);
         break;
@@ -405,10 +420,16 @@ static void on_flush_ev(evutil_socket_t fd, short what, void *arg)
 
 /* ---- new orders ------------------------------------------------------------------------ */
 
+static int env_reference(void *arg, int sym, int64_t *px, int64_t *ts_us);
+
 static struct order *new_order(struct oms *o, const struct order *tmpl)
 {
     struct order *ord = order_book_add(o->book, tmpl);
     ord->created_us = ord->updated_us = now_us(o);
+    int64_t ts;
+    if (!ord->limit_px && !ord->stop_px && env_reference(o, ord->sym, &ord->expo_px, &ts) != 0)
+        ord->expo_px = portfolio_mark_of(o->pf, ord->sym);
+    oms_expo_apply(o, ord, +1);
     return ord;
 }
 
@@ -588,9 +609,11 @@ int oms_replace(struct oms *o, const char *strategy, uint64_t id, unsigned has, 
         return -1;
     }
     if (ord->held) { /* not at the venue yet: change it here */
+        oms_expo_apply(o, ord, -1);
         ord->qty = q;
         if (lim) ord->limit_px = lim;
         if (stp) ord->stop_px = stp;
+        oms_expo_apply(o, ord, +1);
         oms_journal_replace(o, ord);
         oms_publish_order(o, EV_ORDER_ACCEPTED, ord, NULL, 1);
         return 0;
@@ -770,11 +793,10 @@ void oms_tick(struct oms *o, int64_t now)
 void oms_save_state(struct oms *o, const char *strategy, const void *data, size_t len)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_put(&b, strategy, strlen(strategy) + 1);
-    buf_put(&b, data, len);
-    journal_append(o->journal, J_STATE, b.p, b.len);
-    buf_free(&b);
+    buf_reset(&o->jbuf);
+    buf_put(&o->jbuf, strategy, strlen(strategy) + 1);
+    buf_put(&o->jbuf, data, len);
+    journal_append(o->journal, J_STATE, o->jbuf.p, o->jbuf.len);
     schedule_flush(o);
 }
 
@@ -821,25 +843,7 @@ static void env_exposure(void *arg, const char *strategy, int sym, struct risk_e
     struct portfolio_totals t;
     portfolio_totals(o->pf, strategy, &t);
     out->gross_exposure = t.gross_exposure;
-    struct order *const *w;
-    int n = order_book_working(o->book, &w);
-    for (int i = 0; i < n; i++) {
-        const struct order *ord = w[i];
-        if (strategy && strcmp(ord->strategy, strategy) != 0) continue;
-        if (ord->cancel_pending) continue; /* canceled: about to stop counting */
-        out->working_orders++;
-        int64_t leaves = order_leaves(ord);
-        int64_t px = ord->limit_px ? ord->limit_px : portfolio_mark_of(o->pf, ord->sym);
-        out->gross_exposure += money_notional(instr(o, ord->sym), px, leaves);
-        if (ord->sym != sym) continue;
-        if (ord->side == SIDE_BUY) out->working_buy += leaves;
-        else out->working_sell += leaves;
-        if (ord->type != OT_LIMIT) continue;
-        if (ord->side == SIDE_BUY && ord->limit_px > out->best_own_bid)
-            out->best_own_bid = ord->limit_px;
-        if (ord->side == SIDE_SELL && (!out->best_own_ask || ord->limit_px < out->best_own_ask))
-            out->best_own_ask = ord->limit_px;
-    }
+    oms_expo_query(o, strategy, sym, out);
 }
 
 static void env_pnl(void *arg, const char *strategy, int64_t *day_pnl, int64_t *drawdown)
@@ -879,6 +883,7 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
         return NULL;
     }
     o->book = order_book_new();
+    oms_expo_init(o);
     o->pf = portfolio_new(&h->instruments, cash,
                           cfg->periods_per_year > 0 ? cfg->periods_per_year : 252.0 * 23400);
     struct risk_env env = {&h->instruments, o,       env_reference, env_last_data,
@@ -896,6 +901,7 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
         if (!o->journal) goto fail;
         epoch = journal_epoch_us(o->journal);
     }
+    oms_expo_rebuild(o); /* replay changed orders without tracking them */
     order_book_set_next_id(o->book, o->max_id + 1, epoch);
     if (open_venue(o, e) != 0) goto fail;
     o->flush_ev = event_new(h->base, -1, 0, on_flush_ev, o);
@@ -949,6 +955,8 @@ void oms_free(struct oms *o)
     free(o->deferred);
     free(o->out);
     strset_free(o->execs);
+    oms_expo_free(o);
+    buf_free(&o->jbuf);
     tz_free(o->session_tz);
     risk_free(o->risk);
     portfolio_free(o->pf);

@@ -12,6 +12,8 @@
 
 struct event;
 struct tz;
+struct expo_acct;
+struct risk_exposure;
 
 /* Journal record types (one JSON object each, except J_STATE). */
 enum jrec {
@@ -71,8 +73,21 @@ struct oms {
     struct event *deferred;
     int ndeferred;
     int journal_error_logged;
-    uint64_t max_id; /* highest order id seen in the journal */
+    uint64_t max_id;         /* highest order id seen in the journal */
+    struct expo_acct **expo; /* per strategy (oms_exposure.c) */
+    int nexpo;
+    struct expo_acct *expo_total;
+    struct buf jbuf; /* the journal record being written (oms_journal.c) */
 };
+
+/* oms_exposure.c: working orders' exposure per account, tracked incrementally. Wrap
+ * every change to an order in oms_expo_apply(o, d, -1) ... oms_expo_apply(o, d, +1). */
+void oms_expo_init(struct oms *o);
+void oms_expo_free(struct oms *o);
+void oms_expo_rebuild(struct oms *o);
+void oms_expo_apply(struct oms *o, const struct order *d, int sign);
+/* Fills the working-order fields of out; adds the working notional to gross_exposure. */
+void oms_expo_query(struct oms *o, const char *strategy, int sym, struct risk_exposure *out);
 
 /* oms_journal.c */
 void oms_journal_order(struct oms *o, const struct order *ord);

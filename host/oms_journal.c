@@ -32,99 +32,136 @@ static const char *symbol_of(const struct oms *o, int sym)
     return o->h->instruments.v[sym].symbol;
 }
 
-static void put_str(struct buf *b, const char *key, const char *s)
+/* Records are written on every order, so they avoid printf: each field is its literal
+ * prefix ("{\"id\":", ",\"qty\":") followed by the value. */
+static void put_int(struct buf *b, const char *prefix, int64_t v)
 {
-    buf_printf(b, ",\"%s\":", key);
+    char tmp[24], *p = tmp + sizeof tmp;
+    uint64_t u = v < 0 ? -(uint64_t)v : (uint64_t)v;
+    do *--p = (char)('0' + u % 10);
+    while (u /= 10);
+    if (v < 0) *--p = '-';
+    buf_puts(b, prefix);
+    buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
+}
+
+static void put_str(struct buf *b, const char *prefix, const char *s)
+{
+    buf_puts(b, prefix);
     buf_put_json_str(b, s, strlen(s));
+}
+
+/* The record buffer, reused: no allocation per record once warm. */
+static struct buf *record(struct oms *o)
+{
+    buf_reset(&o->jbuf);
+    return &o->jbuf;
 }
 
 static void append(struct oms *o, enum jrec type, struct buf *b)
 {
     if (o->journal) journal_append(o->journal, (uint8_t)type, b->p, b->len);
-    buf_free(b);
 }
 
 void oms_journal_order(struct oms *o, const struct order *d)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "{\"id\":%" PRIu64, d->id);
-    put_str(&b, "cl", d->cl_id);
-    put_str(&b, "st", d->strategy);
-    put_str(&b, "sha", d->sha256);
-    put_str(&b, "tag", d->tag);
-    put_str(&b, "sym", symbol_of(o, d->sym));
-    buf_printf(&b,
-               ",\"v\":%u,\"side\":%d,\"type\":%d,\"tif\":%d,\"role\":%d,\"qty\":%" PRId64
-               ",\"lim\":%" PRId64 ",\"stop\":%" PRId64 ",\"trail\":%" PRId64 ",\"tp\":%" PRId64
-               ",\"sl\":%" PRId64 ",\"parent\":%" PRIu64 ",\"sib\":%" PRIu64 ",\"x0\":%" PRIu64
-               ",\"x1\":%" PRIu64 ",\"held\":%d,\"exp\":%" PRId64 ",\"ts\":%" PRId64
-               ",\"flat\":%d}",
-               d->version, d->side, d->type, d->tif, d->role, d->qty, d->limit_px, d->stop_px,
-               d->trail_px, d->tp_px, d->sl_px, d->parent, d->sibling, d->exits[0], d->exits[1],
-               d->held, d->expire_us, d->created_us, d->flatten);
-    append(o, J_ORDER, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"id\":", (int64_t)d->id);
+    put_str(b, ",\"cl\":", d->cl_id);
+    put_str(b, ",\"st\":", d->strategy);
+    put_str(b, ",\"sha\":", d->sha256);
+    put_str(b, ",\"tag\":", d->tag);
+    put_str(b, ",\"sym\":", symbol_of(o, d->sym));
+    put_int(b, ",\"v\":", d->version);
+    put_int(b, ",\"side\":", d->side);
+    put_int(b, ",\"type\":", d->type);
+    put_int(b, ",\"tif\":", d->tif);
+    put_int(b, ",\"role\":", d->role);
+    put_int(b, ",\"qty\":", d->qty);
+    put_int(b, ",\"lim\":", d->limit_px);
+    put_int(b, ",\"stop\":", d->stop_px);
+    put_int(b, ",\"trail\":", d->trail_px);
+    put_int(b, ",\"tp\":", d->tp_px);
+    put_int(b, ",\"sl\":", d->sl_px);
+    put_int(b, ",\"parent\":", (int64_t)d->parent);
+    put_int(b, ",\"sib\":", (int64_t)d->sibling);
+    put_int(b, ",\"x0\":", (int64_t)d->exits[0]);
+    put_int(b, ",\"x1\":", (int64_t)d->exits[1]);
+    put_int(b, ",\"held\":", d->held);
+    put_int(b, ",\"exp\":", d->expire_us);
+    put_int(b, ",\"ts\":", d->created_us);
+    put_int(b, ",\"flat\":", d->flatten);
+    buf_putc(b, '}');
+    append(o, J_ORDER, b);
 }
 
 void oms_journal_status(struct oms *o, const struct order *d)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "{\"id\":%" PRIu64 ",\"s\":%d,\"ts\":%" PRId64, d->id, d->status, d->updated_us);
-    put_str(&b, "r", d->reason);
-    buf_putc(&b, '}');
-    append(o, J_STATUS, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"id\":", (int64_t)d->id);
+    put_int(b, ",\"s\":", d->status);
+    put_int(b, ",\"ts\":", d->updated_us);
+    put_str(b, ",\"r\":", d->reason);
+    buf_putc(b, '}');
+    append(o, J_STATUS, b);
 }
 
 void oms_journal_release(struct oms *o, const struct order *d)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "{\"id\":%" PRIu64 ",\"qty\":%" PRId64 "}", d->id, d->qty);
-    append(o, J_RELEASE, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"id\":", (int64_t)d->id);
+    put_int(b, ",\"qty\":", d->qty);
+    buf_putc(b, '}');
+    append(o, J_RELEASE, b);
 }
 
 void oms_journal_fill(struct oms *o, const struct fill *f)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b,
-               "{\"id\":%" PRIu64 ",\"px\":%" PRId64 ",\"qty\":%" PRId64 ",\"c\":%" PRId64
-               ",\"ts\":%" PRId64,
-               f->order_id, f->px, f->qty, f->commission, f->ts_us);
-    put_str(&b, "x", f->exec_id);
-    buf_putc(&b, '}');
-    append(o, J_FILL, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"id\":", (int64_t)f->order_id);
+    put_int(b, ",\"px\":", f->px);
+    put_int(b, ",\"qty\":", f->qty);
+    put_int(b, ",\"c\":", f->commission);
+    put_int(b, ",\"ts\":", f->ts_us);
+    put_str(b, ",\"x\":", f->exec_id);
+    buf_putc(b, '}');
+    append(o, J_FILL, b);
 }
 
 void oms_journal_replace(struct oms *o, const struct order *d)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b,
-               "{\"id\":%" PRIu64 ",\"qty\":%" PRId64 ",\"lim\":%" PRId64 ",\"stop\":%" PRId64 "}",
-               d->id, d->qty, d->limit_px, d->stop_px);
-    append(o, J_REPLACE, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"id\":", (int64_t)d->id);
+    put_int(b, ",\"qty\":", d->qty);
+    put_int(b, ",\"lim\":", d->limit_px);
+    put_int(b, ",\"stop\":", d->stop_px);
+    buf_putc(b, '}');
+    append(o, J_REPLACE, b);
 }
 
 void oms_journal_kill(struct oms *o, int on, const char *why)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "{\"on\":%d", on);
-    put_str(&b, "why", why);
-    buf_putc(&b, '}');
-    append(o, J_KILL, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"on\":", on);
+    put_str(b, ",\"why\":", why);
+    buf_putc(b, '}');
+    append(o, J_KILL, b);
 }
 
 void oms_journal_tstate(struct oms *o, const char *strategy, int state)
 {
     if (!o->journal) return;
-    struct buf b = BUF_INIT;
-    buf_printf(&b, "{\"s\":%d", state);
-    put_str(&b, "st", strategy);
-    buf_putc(&b, '}');
-    append(o, J_TSTATE, &b);
+    struct buf *b = record(o);
+    put_int(b, "{\"s\":", state);
+    put_str(b, ",\"st\":", strategy);
+    buf_putc(b, '}');
+    append(o, J_TSTATE, b);
 }
 
 /* ---- replay ---------------------------------------------------------------------------- */

@@ -69,6 +69,7 @@ struct order {
     int flatten;                                      /* sent by flatten() or the kill switch */
     int64_t pending_qty, pending_limit, pending_stop; /* a replace on its way (0: same) */
     int cancel_pending; /* a cancel was sent: the order no longer counts for risk */
+    int64_t expo_px;    /* market orders: the price their exposure is counted at */
     int held;           /* a bracket exit waiting for its entry to fill: not sent, not working */
 };
 

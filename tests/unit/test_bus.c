@@ -310,6 +310,25 @@ static void test_counts(void **state)
     bus_free(b);
 }
 
+/* bus_wants follows subscriptions and unsubscriptions. */
+static void test_wants(void **state)
+{
+    (void)state;
+    struct clock c;
+    clock_init_sim(&c, T0);
+    struct bus *b = bus_new(&c);
+    struct seen log = {0};
+    struct rec r = {&log, 1};
+    assert_false(bus_wants(b, EV_POSITION_UPDATE));
+    int id = bus_subscribe(b, EV_BIT(EV_BAR) | EV_BIT(EV_POSITION_UPDATE), record, &r);
+    assert_true(bus_wants(b, EV_POSITION_UPDATE));
+    assert_true(bus_wants(b, EV_BAR));
+    assert_false(bus_wants(b, EV_PORTFOLIO_UPDATE));
+    bus_unsubscribe(b, id);
+    assert_false(bus_wants(b, EV_POSITION_UPDATE));
+    bus_free(b);
+}
+
 /* 10000 publishes from inside one subscriber: the queue grows, and every event comes
  * out once, in seq order, with its data intact. */
 struct burst {
@@ -399,6 +418,7 @@ int main(void)
         cmocka_unit_test(test_unsubscribe_during_dispatch),
         cmocka_unit_test(test_subscribe_during_dispatch),
         cmocka_unit_test(test_counts),
+        cmocka_unit_test(test_wants),
         cmocka_unit_test(test_burst),
         cmocka_unit_test(test_ring_wrap),
     };
