@@ -68,6 +68,7 @@ end
 
 CONFIG_EXTRA = """
   account = { cash = 1000000 },
+  sandbox = { callback_ms = 2000 },  -- a wall-time budget: no CPU faults on a loaded machine
   venue = { fill_on_touch = true },
   risk = { max_order_qty = 0, max_orders_per_s = 0, price_band_pct = 0, max_position = 0,
            max_gross_exposure = 0, max_working_orders = 0, daily_loss_limit = 0,

@@ -49,6 +49,9 @@ def config(strategies, seed=7, risk=RISK, watch=False, clock="sim", rate=60):
   journal = {{ enabled = true, sync = false }},
   risk = {{ {risk} }},
   reload = {{ watch = {"true" if watch else "false"} }},
+  -- these tests are about trading, not CPU limits: the budget is wall time, and a
+  -- sanitizer build on a loaded 2-core machine can be descheduled past 10 ms
+  sandbox = {{ callback_ms = 2000 }},
 }}
 """
 
