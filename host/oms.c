@@ -267,6 +267,18 @@ void oms_bracket_fixup(struct oms *o, struct order *ord)
 
 /* ---- venue reports ---------------------------------------------------------------------- */
 
+void oms_fill_of(const struct order *ord, const struct venue_report *r, struct fill *f)
+{
+    *f = (struct fill){.order_id = ord->id,
+                       .sym = ord->sym,
+                       .side = ord->side,
+                       .px = r->px,
+                       .qty = r->qty,
+                       .commission = r->commission,
+                       .ts_us = r->ts_us};
+    util_strlcpy(f->exec_id, r->exec_id, sizeof f->exec_id);
+}
+
 static void on_report(const struct venue_report *r, void *arg)
 {
     struct oms *o = arg;
@@ -289,14 +301,8 @@ static void on_report(const struct venue_report *r, void *arg)
         oms_set_status(o, ord, OS_EXPIRED, "DAY_END", 1);
         break;
     case VR_FILL: {
-        struct fill f = {.order_id = ord->id,
-                         .sym = ord->sym,
-                         .side = ord->side,
-                         .px = r->px,
-                         .qty = r->qty,
-                         .commission = r->commission,
-                         .ts_us = r->ts_us};
-        util_strlcpy(f.exec_id, r->exec_id, sizeof f.exec_id);
+        struct fill f;
+        oms_fill_of(ord, r, &f);
         oms_book_fill(o, ord, &f, 1);
         break;
     }

@@ -109,6 +109,8 @@ void oms_reconcile(struct oms *o);
 int oms_book_fill(struct oms *o, struct order *ord, const struct fill *f, int publish);
 void oms_publish_order(struct oms *o, int type, const struct order *ord, const struct fill *f,
                        int replaced);
+/* The fill a venue report describes, on ord. */
+void oms_fill_of(const struct order *ord, const struct venue_report *r, struct fill *f);
 /* Brings ord's bracket relatives in line with it: exits live for an entry's filled qty,
  * held exits of an entry that ended unfilled canceled, the OCO partner of a filled exit
  * canceled. Idempotent (reconciliation runs it over every order). */

@@ -351,14 +351,8 @@ static void missed_fill(const struct venue_report *r, void *arg)
         problem(o, what);
         return;
     }
-    struct fill f = {.order_id = d->id,
-                     .sym = d->sym,
-                     .side = d->side,
-                     .px = r->px,
-                     .qty = r->qty,
-                     .commission = r->commission,
-                     .ts_us = r->ts_us};
-    util_strlcpy(f.exec_id, r->exec_id, sizeof f.exec_id);
+    struct fill f;
+    oms_fill_of(d, r, &f);
     log_info("oms", "recovery: fill booked from the venue", "id=%" PRIu64 " exec=%s", d->id,
              r->exec_id);
     oms_book_fill(o, d, &f, 1);
