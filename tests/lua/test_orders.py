@@ -316,6 +316,30 @@ end
     assert flat["working"] == "0", flat
 
 
+def test_trading_window_is_enforced_by_risk():
+    script = """strategy { name = "win", symbols = { "AAPL" },
+                 window = { "09:30", "16:00", tz = "America/New_York" } }
+local ok, last
+function on_quote(q)
+  local id, why = buy("AAPL", 1, { limit = math.floor(q.bid * 0.97 * 100) / 100, tif = "gtc" })
+  if id then ok = os.date("!%H:%M:%S", now()) end
+  if not id and why ~= last then
+    last = why
+    log.info("REFUSED why=%s at=%s last_ok=%s", why, os.date("!%H:%M:%S", now()), tostring(ok))
+  end
+end
+"""
+    # 15:59:50 in New York is 20:59:50 UTC; the window closes at 16:00
+    h = Host(config('{ script = "s/win.lua" }', clock="sim", rate=50,
+                    extra='start = "2026-01-05T20:59:50Z", journal = { sync = false },'),
+             {"s/win.lua": script}, args=["--for", "30s"])
+    refused = msg(h.wait_for(r"REFUSED why="))
+    assert h.wait_exit() == 0
+    assert refused["why"] == "OUTSIDE_WINDOW", refused
+    assert refused["at"] == "21:00:00", refused
+    assert refused["last_ok"].startswith("20:59:5"), refused
+
+
 def test_day_orders_expire_at_the_session_end():
     script = """strategy { name = "day", symbols = { "AAPL" } }
 local id
@@ -357,4 +381,5 @@ if __name__ == "__main__":
         test_ids_and_state_survive_a_restart,
         test_day_orders_expire_at_the_session_end,
         test_flatten_with_orders_working,
+        test_trading_window_is_enforced_by_risk,
     ])
