@@ -28,6 +28,9 @@
 #define VP_R_IOC           "ioc"
 #define VP_R_FOK           "fok"
 
+/* Old cl_id buckets an insert moves at most while the index grows (venue_paper_book.c). */
+#define VP_REHASH_STEP 8
+
 struct vp_order {
     struct venue_order o; /* current terms: qty, limit_px, stop_px follow replaces; OT_TRAIL's
                              stop_px is its current trigger (0 until the first trade) */
@@ -95,9 +98,11 @@ struct paper {
     int working;
     struct vp_order **orders; /* every order the book accepted or rejected, for free */
     size_t norders, cap_orders;
-    struct vp_order **buckets; /* cl_id -> order */
+    struct vp_order **buckets; /* cl_id -> order; grows incrementally (venue_paper_book.c) */
     size_t nbuckets;
-    struct vp_order **dirty; /* trailing stops whose level moved since the last commit */
+    struct vp_order **old_buckets; /* NULL unless a growth is draining them */
+    size_t old_nbuckets, drained;  /* old buckets [0, drained) are empty */
+    struct vp_order **dirty;       /* trailing stops whose level moved since the last commit */
     size_t ndirty, cap_dirty;
 
     struct vp_reqq inbox, flight;

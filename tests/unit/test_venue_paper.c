@@ -1186,6 +1186,67 @@ static void test_journal_failure_fails_closed(void **s)
     close_venue();
 }
 
+/* ---- the cl_id index ---- */
+
+static void index_cl_id(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap, "ix-%d", i);
+}
+
+/* Every order so far answers query with the status it should have. */
+static void query_all(int n)
+{
+    char id[ORDER_CLID_MAX];
+    for (int i = 0; i < n; i++) {
+        index_cl_id(id, sizeof id, i);
+        struct venue_order_state st;
+        if (V.ops->query(V.impl, id, &st) < 0) fail_msg("order %s lost (of %d)", id, n);
+        assert_int_equal(st.status, i % 2 ? OS_ACCEPTED : OS_FILLED);
+        assert_int_equal(st.cum_qty, i % 2 ? 0 : 1);
+    }
+    assert_int_equal(V.ops->query(V.impl, "ix-none", &(struct venue_order_state){0}), -1);
+}
+
+/* 6,000 orders (every other one filled, the rest resting) through seven growths of the
+ * index: each growth drains VP_REHASH_STEP old buckets per insert, exactly, and every
+ * order is found mid-drain; a duplicate cl_id is still refused mid-drain. */
+static void test_index_growth(void **s)
+{
+    open_venue();
+    struct paper *p = V.impl;
+    quote(AAPL, 10000, 10002, 1000000000, 1000000000);
+    char id[ORDER_CLID_MAX];
+    int growths = 0, n = 0;
+    size_t last_nbuckets = 0;
+    while (n < 6000) {
+        for (int k = 0; k < 100; k++, n++) {
+            index_cl_id(id, sizeof id, n);
+            if (n % 2) limit(id, AAPL, SIDE_BUY, 1, 5000);
+            else submit(order(id, AAPL, n % 4 ? SIDE_SELL : SIDE_BUY, OT_MARKET, TIF_IOC, 1, 0, 0));
+            commit();
+            nreps = 0;
+            if (p->nbuckets != last_nbuckets) {
+                growths += last_nbuckets != 0;
+                last_nbuckets = p->nbuckets;
+            }
+            if (!p->old_buckets) continue;
+            /* Growth began at norders = old + 1; each insert since moved STEP buckets. */
+            size_t since = p->norders - (p->old_nbuckets + 1);
+            assert_int_equal(p->drained, since * VP_REHASH_STEP);
+            if (since == p->old_nbuckets / VP_REHASH_STEP / 2) {
+                query_all(n + 1);
+                submit(order("ix-0", AAPL, SIDE_BUY, OT_MARKET, TIF_IOC, 1, 0, 0));
+                commit();
+                expect_reason(0, VR_REJECTED, "ix-0", "duplicate_cl_id");
+                nreps = 0;
+            }
+        }
+    }
+    assert_int_equal(p->norders, 6000);
+    assert_int_equal(growths, 7); /* 64 .. 8192 buckets */
+    query_all(n);
+}
+
 /* ---- money arithmetic against the exact 128-bit formulas ---- */
 
 static __int128 ref_pow10(int n)
@@ -1332,6 +1393,7 @@ int main(void)
         T(test_commission),
         T(test_rounding_half_away),
         cmocka_unit_test(test_money_matches_exact),
+        T(test_index_growth),
         T(test_cancel),
         T(test_replace),
         T(test_replace_rejects_and_priority),
