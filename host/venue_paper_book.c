@@ -445,19 +445,16 @@ void vp_fill(struct paper *p, struct vp_order *o, int64_t px, int64_t qty, int64
     if (o->cum_qty == o->o.qty) finish(p, o, OS_FILLED);
     else o->status = OS_PARTIALLY_FILLED;
 
-    struct venue_report *f = vp_report_push(&p->fills);
-    memset(f, 0, sizeof *f);
-    f->kind = VR_FILL;
-    util_strlcpy(f->cl_id, o->o.cl_id, sizeof f->cl_id);
-    snprintf(f->exec_id, sizeof f->exec_id, "P%" PRId64 "-%" PRIu64, p->epoch_us, exec_n);
-    f->px = px;
-    f->qty = qty;
-    f->cum_qty = o->cum_qty;
-    f->leaves_qty = o->status == OS_FILLED ? 0 : o->o.qty - o->cum_qty;
-    f->commission = commission;
-    f->ts_us = ts_us;
+    if (p->fills.n == p->fills.cap) {
+        p->fills.cap = p->fills.cap ? p->fills.cap * 2 : 64;
+        p->fills.v = xrealloc(p->fills.v, p->fills.cap * sizeof *p->fills.v);
+    }
+    struct vp_fill *f = &p->fills.v[p->fills.n++];
+    *f = (struct vp_fill){
+        o,          exec_n, px, qty, o->cum_qty, o->status == OS_FILLED ? 0 : o->o.qty - o->cum_qty,
+        commission, ts_us};
     if (p->replaying) return;
-    *vp_report_push(&p->queue) = *f;
+    vp_fill_report(p, f, vp_report_push(&p->queue));
     struct wbuf w = {.n = 0};
     put_u64(&w, exec_n);
     put_i64(&w, ts_us);
@@ -467,6 +464,20 @@ void vp_fill(struct paper *p, struct vp_order *o, int64_t px, int64_t qty, int64
     put_i64(&w, commission);
     put_str(&w, o->o.cl_id);
     record(p, VJ_FILL, &w);
+}
+
+void vp_fill_report(const struct paper *p, const struct vp_fill *f, struct venue_report *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = VR_FILL;
+    util_strlcpy(out->cl_id, f->o->o.cl_id, sizeof out->cl_id);
+    snprintf(out->exec_id, sizeof out->exec_id, "P%" PRId64 "-%" PRIu64, p->epoch_us, f->exec_n);
+    out->px = f->px;
+    out->qty = f->qty;
+    out->cum_qty = f->cum_qty;
+    out->leaves_qty = f->leaves_qty;
+    out->commission = f->commission;
+    out->ts_us = f->ts_us;
 }
 
 void vp_journal_request(struct paper *p, const struct vp_request *r)

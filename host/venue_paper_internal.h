@@ -64,6 +64,20 @@ struct vp_reports {
     size_t n, cap;
 };
 
+/* A fill as the venue keeps it for `fills` (64 bytes, not a 232-byte venue_report):
+ * the report is rebuilt from it (exec id "P<epoch_us>-<exec_n>", cl_id from the order,
+ * which lives as long as the venue). */
+struct vp_fill {
+    const struct vp_order *o;
+    uint64_t exec_n;
+    int64_t px, qty, cum_qty, leaves_qty, commission, ts_us;
+};
+
+struct vp_fills {
+    struct vp_fill *v;
+    size_t n, cap;
+};
+
 struct vp_sym {
     struct vp_order *head, *tail; /* working orders */
     int working;
@@ -109,7 +123,8 @@ struct paper {
     uint64_t flight_timer, expiry_timer; /* 0: not armed */
     int64_t expiry_due;
 
-    struct vp_reports queue, out, fills; /* pending, being delivered, every fill so far */
+    struct vp_reports queue, out; /* pending, being delivered */
+    struct vp_fills fills;        /* every fill so far */
     bool replaying, delivering, failed;
 };
 
@@ -140,6 +155,9 @@ int vp_book_open(struct paper *p, const char *path, enum journal_sync sync, int6
                  struct err *e);
 void vp_book_free(struct paper *p);
 void vp_sym_reserve(struct paper *p, int sym);
+
+/* The VR_FILL report of f. */
+void vp_fill_report(const struct paper *p, const struct vp_fill *f, struct venue_report *out);
 
 /* venue_paper.c */
 void vp_reqq_push(struct vp_reqq *q, const struct vp_request *r);

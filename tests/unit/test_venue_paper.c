@@ -1207,13 +1207,35 @@ static void query_all(int n)
     assert_int_equal(V.ops->query(V.impl, "ix-none", &(struct venue_order_state){0}), -1);
 }
 
+static struct venue_report *live_fills;
+static int nlive, nlisted;
+
+static void compare_fill(const struct venue_report *r, void *arg)
+{
+    assert_true(nlisted < nlive);
+    const struct venue_report *want = &live_fills[nlisted++];
+    assert_int_equal(r->kind, VR_FILL);
+    assert_string_equal(r->cl_id, want->cl_id);
+    assert_string_equal(r->exec_id, want->exec_id);
+    assert_int_equal(r->px, want->px);
+    assert_int_equal(r->qty, want->qty);
+    assert_int_equal(r->cum_qty, want->cum_qty);
+    assert_int_equal(r->leaves_qty, want->leaves_qty);
+    assert_int_equal(r->commission, want->commission);
+    assert_int_equal(r->ts_us, want->ts_us);
+}
+
 /* 6,000 orders (every other one filled, the rest resting) through seven growths of the
  * index: each growth drains VP_REHASH_STEP old buckets per insert, exactly, and every
- * order is found mid-drain; a duplicate cl_id is still refused mid-drain. */
+ * order is found mid-drain; a duplicate cl_id is still refused mid-drain. `fills` then
+ * lists every fill exactly as it was reported live. */
 static void test_index_growth(void **s)
 {
+    cfg.commission_bps = 1;
     open_venue();
     struct paper *p = V.impl;
+    live_fills = calloc(3000, sizeof *live_fills);
+    nlive = nlisted = 0;
     quote(AAPL, 10000, 10002, 1000000000, 1000000000);
     char id[ORDER_CLID_MAX];
     int growths = 0, n = 0;
@@ -1224,6 +1246,8 @@ static void test_index_growth(void **s)
             if (n % 2) limit(id, AAPL, SIDE_BUY, 1, 5000);
             else submit(order(id, AAPL, n % 4 ? SIDE_SELL : SIDE_BUY, OT_MARKET, TIF_IOC, 1, 0, 0));
             commit();
+            for (int r = 0; r < nreps; r++)
+                if (reps[r].kind == VR_FILL) live_fills[nlive++] = reps[r];
             nreps = 0;
             if (p->nbuckets != last_nbuckets) {
                 growths += last_nbuckets != 0;
@@ -1245,6 +1269,10 @@ static void test_index_growth(void **s)
     assert_int_equal(p->norders, 6000);
     assert_int_equal(growths, 7); /* 64 .. 8192 buckets */
     query_all(n);
+    assert_int_equal(nlive, 3000);
+    V.ops->fills(V.impl, compare_fill, NULL);
+    assert_int_equal(nlisted, nlive);
+    free(live_fills);
 }
 
 /* ---- money arithmetic against the exact 128-bit formulas ---- */
