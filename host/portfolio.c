@@ -97,11 +97,40 @@ static int64_t sat64(__int128 v)
     return (int64_t)v;
 }
 
-int64_t money_notional(const struct instrument *ins, int64_t px, int64_t qty)
+/* |v| / 10^n rounded half away from zero, for n in 1..12. One case per n so the compiler
+ * divides by a constant (a multiply and shifts) instead of a hardware divide. */
+static uint64_t div_pow10_round(uint64_t mag, int n)
 {
-    int dp = ins->px_dp + ins->qty_dp;
-    ASSERT(ins->px_dp >= 0 && ins->px_dp <= FX_MAX_DP && ins->qty_dp >= 0 &&
-           ins->qty_dp <= FX_MAX_DP);
+    uint64_t q;
+    switch (n) {
+#define DIV_CASE(k)                                                                                \
+    case k:                                                                                        \
+        q = mag / pow10_u[k];                                                                      \
+        break;
+        DIV_CASE(1)
+        DIV_CASE(2)
+        DIV_CASE(3)
+        DIV_CASE(4)
+        DIV_CASE(5)
+        DIV_CASE(6)
+        DIV_CASE(7)
+        DIV_CASE(8)
+        DIV_CASE(9)
+        DIV_CASE(10)
+        DIV_CASE(11)
+        DIV_CASE(12)
+#undef DIV_CASE
+    default:
+        ASSERT(!"div_pow10_round: n out of range");
+        return 0;
+    }
+    uint64_t rem = mag - q * pow10_u[n];
+    return rem >= pow10_u[n] - rem ? q + 1 : q; /* 2 * rem >= 10^n without overflow */
+}
+
+/* The exact path: any px, qty, in 128 bits, saturated. */
+static int64_t notional_exact(int dp, int64_t px, int64_t qty)
+{
     __int128 prod = (__int128)px * qty; /* |prod| <= 2^126 */
     bool neg = prod < 0;
     unsigned __int128 mag = neg ? -(unsigned __int128)prod : (unsigned __int128)prod;
@@ -116,6 +145,28 @@ int64_t money_notional(const struct instrument *ins, int64_t px, int64_t qty)
     }
     if (mag > (unsigned __int128)INT64_MAX + neg) return neg ? INT64_MIN : INT64_MAX;
     return neg ? (int64_t)(0 - (uint64_t)mag) : (int64_t)mag;
+}
+
+/* Fast paths give the exact path's result bit for bit (test_portfolio.c compares them on
+ * every grid and around every overflow limit): when px * qty fits in int64, either the
+ * scale-up fits too (no rounding, nothing to saturate) or the scale-down is an int64
+ * division whose quotient always fits. Anything else takes the 128-bit path. */
+int64_t money_notional(const struct instrument *ins, int64_t px, int64_t qty)
+{
+    int dp = ins->px_dp + ins->qty_dp;
+    ASSERT(ins->px_dp >= 0 && ins->px_dp <= FX_MAX_DP && ins->qty_dp >= 0 &&
+           ins->qty_dp <= FX_MAX_DP);
+    int64_t prod, v;
+    if (__builtin_mul_overflow(px, qty, &prod)) return notional_exact(dp, px, qty);
+    if (dp <= MONEY_DP) {
+        if (__builtin_mul_overflow(prod, (int64_t)pow10_u[MONEY_DP - dp], &v))
+            return notional_exact(dp, px, qty);
+        return v;
+    }
+    /* |prod| <= 2^63, so the quotient (divided by >= 10) fits and negates safely. */
+    uint64_t mag = prod < 0 ? 0 - (uint64_t)prod : (uint64_t)prod;
+    uint64_t q = div_pow10_round(mag, dp - MONEY_DP);
+    return prod < 0 ? -(int64_t)q : (int64_t)q;
 }
 
 struct portfolio *portfolio_new(const struct instruments *ins, int64_t initial_cash,

@@ -222,7 +222,11 @@ static int paper_query(void *v, const char *cl_id, struct venue_order_state *out
 static void paper_fills(void *v, venue_report_fn fn, void *arg)
 {
     struct paper *p = v;
-    for (size_t i = 0; i < p->fills.n; i++) fn(&p->fills.v[i], arg);
+    struct venue_report r;
+    for (size_t i = 0; i < p->fills.n; i++) {
+        vp_fill_report(p, &p->fills.v[i], &r);
+        fn(&r, arg);
+    }
 }
 
 static int64_t paper_position(void *v, int sym)

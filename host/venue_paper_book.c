@@ -62,7 +62,14 @@ enum vj_type {
 
 #define VJ_VERSION 1
 
-/* ---- the cl_id index ---- */
+/* ---- the cl_id index ----
+ *
+ * Chained buckets, at most one order per bucket on average. Growth is incremental, as in
+ * strset.c: when the orders outnumber the buckets, the table becomes the old one and a
+ * table twice its size takes new orders; every later insert moves the chains of the next
+ * VP_REHASH_STEP old buckets, so no insert rehashes the whole book. Lookups search the
+ * new table, then the old. A growth starts at n = B orders over B old buckets and drains
+ * in B/STEP inserts, so the next growth (at n >= 2B) never meets a drain. */
 
 static size_t clid_hash(const char *s)
 {
@@ -71,11 +78,18 @@ static size_t clid_hash(const char *s)
     return (size_t)h;
 }
 
+static struct vp_order *chain_find(struct vp_order *o, const char *cl_id)
+{
+    while (o && strcmp(o->o.cl_id, cl_id) != 0) o = o->hnext;
+    return o;
+}
+
 struct vp_order *vp_find(const struct paper *p, const char *cl_id)
 {
     if (!p->nbuckets) return NULL;
-    struct vp_order *o = p->buckets[clid_hash(cl_id) & (p->nbuckets - 1)];
-    while (o && strcmp(o->o.cl_id, cl_id) != 0) o = o->hnext;
+    size_t h = clid_hash(cl_id);
+    struct vp_order *o = chain_find(p->buckets[h & (p->nbuckets - 1)], cl_id);
+    if (!o && p->old_buckets) o = chain_find(p->old_buckets[h & (p->old_nbuckets - 1)], cl_id);
     return o;
 }
 
@@ -86,6 +100,40 @@ static void index_insert(struct vp_order **buckets, size_t nbuckets, struct vp_o
     *b = o;
 }
 
+/* Moves the chains of the next VP_REHASH_STEP old buckets; frees drained old buckets. */
+static void index_drain_step(struct paper *p)
+{
+    size_t end = MIN(p->drained + VP_REHASH_STEP, p->old_nbuckets);
+    for (; p->drained < end; p->drained++) {
+        struct vp_order *o = p->old_buckets[p->drained], *next;
+        for (; o; o = next) {
+            next = o->hnext;
+            index_insert(p->buckets, p->nbuckets, o);
+        }
+        p->old_buckets[p->drained] = NULL;
+    }
+    if (p->drained < p->old_nbuckets) return;
+    free(p->old_buckets);
+    p->old_buckets = NULL;
+    p->old_nbuckets = p->drained = 0;
+}
+
+/* Indexes o by cl_id (which must be new), growing or draining the table by one step. */
+static void index_add(struct paper *p, struct vp_order *o)
+{
+    if (p->old_buckets) {
+        index_drain_step(p);
+    } else if (p->norders > p->nbuckets) {
+        p->old_buckets = p->buckets;
+        p->old_nbuckets = p->nbuckets;
+        p->drained = 0;
+        p->nbuckets = p->nbuckets ? p->nbuckets * 2 : 64;
+        p->buckets = xcalloc(p->nbuckets, sizeof *p->buckets);
+        if (!p->old_nbuckets) p->old_buckets = NULL; /* the first table: nothing to drain */
+    }
+    index_insert(p->buckets, p->nbuckets, o);
+}
+
 /* Creates an order from a request and indexes it by cl_id (which must be new). */
 static struct vp_order *order_new(struct paper *p, const struct venue_order *terms,
                                   enum order_status status)
@@ -94,19 +142,11 @@ static struct vp_order *order_new(struct paper *p, const struct venue_order *ter
         p->cap_orders = p->cap_orders ? p->cap_orders * 2 : 64;
         p->orders = xrealloc(p->orders, p->cap_orders * sizeof *p->orders);
     }
-    if (p->norders >= p->nbuckets) {
-        size_t n = p->nbuckets ? p->nbuckets * 2 : 64;
-        struct vp_order **b = xcalloc(n, sizeof *b);
-        for (size_t i = 0; i < p->norders; i++) index_insert(b, n, p->orders[i]);
-        free(p->buckets);
-        p->buckets = b;
-        p->nbuckets = n;
-    }
     struct vp_order *o = xcalloc(1, sizeof *o);
     o->o = *terms;
     o->status = status;
     p->orders[p->norders++] = o;
-    index_insert(p->buckets, p->nbuckets, o);
+    index_add(p, o);
     return o;
 }
 
@@ -405,19 +445,16 @@ void vp_fill(struct paper *p, struct vp_order *o, int64_t px, int64_t qty, int64
     if (o->cum_qty == o->o.qty) finish(p, o, OS_FILLED);
     else o->status = OS_PARTIALLY_FILLED;
 
-    struct venue_report *f = vp_report_push(&p->fills);
-    memset(f, 0, sizeof *f);
-    f->kind = VR_FILL;
-    util_strlcpy(f->cl_id, o->o.cl_id, sizeof f->cl_id);
-    snprintf(f->exec_id, sizeof f->exec_id, "P%" PRId64 "-%" PRIu64, p->epoch_us, exec_n);
-    f->px = px;
-    f->qty = qty;
-    f->cum_qty = o->cum_qty;
-    f->leaves_qty = o->status == OS_FILLED ? 0 : o->o.qty - o->cum_qty;
-    f->commission = commission;
-    f->ts_us = ts_us;
+    if (p->fills.n == p->fills.cap) {
+        p->fills.cap = p->fills.cap ? p->fills.cap * 2 : 64;
+        p->fills.v = xrealloc(p->fills.v, p->fills.cap * sizeof *p->fills.v);
+    }
+    struct vp_fill *f = &p->fills.v[p->fills.n++];
+    *f = (struct vp_fill){
+        o,          exec_n, px, qty, o->cum_qty, o->status == OS_FILLED ? 0 : o->o.qty - o->cum_qty,
+        commission, ts_us};
     if (p->replaying) return;
-    *vp_report_push(&p->queue) = *f;
+    vp_fill_report(p, f, vp_report_push(&p->queue));
     struct wbuf w = {.n = 0};
     put_u64(&w, exec_n);
     put_i64(&w, ts_us);
@@ -427,6 +464,20 @@ void vp_fill(struct paper *p, struct vp_order *o, int64_t px, int64_t qty, int64
     put_i64(&w, commission);
     put_str(&w, o->o.cl_id);
     record(p, VJ_FILL, &w);
+}
+
+void vp_fill_report(const struct paper *p, const struct vp_fill *f, struct venue_report *out)
+{
+    memset(out, 0, sizeof *out);
+    out->kind = VR_FILL;
+    util_strlcpy(out->cl_id, f->o->o.cl_id, sizeof out->cl_id);
+    snprintf(out->exec_id, sizeof out->exec_id, "P%" PRId64 "-%" PRIu64, p->epoch_us, f->exec_n);
+    out->px = f->px;
+    out->qty = f->qty;
+    out->cum_qty = f->cum_qty;
+    out->leaves_qty = f->leaves_qty;
+    out->commission = f->commission;
+    out->ts_us = f->ts_us;
 }
 
 void vp_journal_request(struct paper *p, const struct vp_request *r)
@@ -674,6 +725,7 @@ void vp_book_free(struct paper *p)
     for (size_t i = 0; i < p->norders; i++) free(p->orders[i]);
     free(p->orders);
     free(p->buckets);
+    free(p->old_buckets);
     free(p->dirty);
     free(p->syms);
 }

@@ -20,11 +20,11 @@
  * found past its expiry by any market event or on arrival expires then instead of
  * filling, so no fill ever happens after expire_us whatever the timer's lag.
  *
- * Money: notional px*qty is exact (128-bit) and rounded once, half away from zero, to
- * money units (MONEY_DP, as portfolio.h's money_notional); commission is
- * commission_per_unit * qty + commission_bps of the notional, summed exactly and rounded
- * once the same way. Slippage is slippage_bps of the quote price, rounded up to a whole
- * number of ticks (away from the trader), never below one tick on a sell.
+ * Money: notional px*qty is portfolio.h's money_notional (exact, rounded once, half away
+ * from zero, to money units); commission is commission_per_unit * qty + commission_bps of
+ * the notional, summed exactly and rounded once the same way (in 64 bits when one rate
+ * is zero, which gives the same result). Slippage is slippage_bps of the quote price, rounded up to
+ * a whole number of ticks (away from the trader), never below one tick on a sell.
  *
  * Matching walks only the symbol's working list and allocates nothing unless a report,
  * fill or journal buffer has to grow. */
@@ -32,6 +32,7 @@
 
 #include <string.h>
 
+#include "fixed.h"
 #include "portfolio.h"
 #include "util.h"
 
@@ -99,23 +100,37 @@ static int64_t saturate(__int128 v)
 
 int64_t vp_notional(const struct instrument *ins, int64_t px, int64_t qty)
 {
-    int shift = ins->px_dp + ins->qty_dp - MONEY_DP;
-    __int128 v = (__int128)px * qty;
-    if (shift >= 0) return saturate(div_round(v, pow10_128(shift)));
-    __int128 m = pow10_128(-shift), lim = (__int128)INT64_MAX + 1;
-    if (v >= lim || v <= -lim) return saturate(v);
-    return saturate(v * m);
+    return money_notional(ins, px, qty); /* the same rounding and saturation, by contract */
 }
 
+/* num/den rounded half away from zero; num >= 0, den > 0. In 64 bits when num fits. */
+static int64_t div_round_nonneg(unsigned __int128 num, uint64_t den)
+{
+    if (num >> 64) return saturate(div_round((__int128)num, den));
+    uint64_t n = (uint64_t)num, q = n / den, r = n % den;
+    return saturate(r >= den - r ? (__int128)q + 1 : q);
+}
+
+/* per unit: comm_unit_e9 * qty / (10^qty_dp * 1e3) money units; bps: |notional| *
+ * comm_bps_e4 / 1e8. Both rates are >= 0 (configure) and qty > 0. With one rate zero
+ * the common denominator of the two terms cancels and the other term alone, rounded, is
+ * the same number rounded the same way; its product fits in 127 bits and usually in 64. */
 int64_t vp_commission(const struct paper *p, const struct instrument *ins, int64_t qty,
                       int64_t notional)
 {
-    /* per unit: comm_unit_e9 * qty / (10^qty_dp * 1e3) money units; bps: notional *
-     * comm_bps_e4 / 1e8. Summed over the common denominator, rounded once. */
+    ASSERT(p->comm_unit_e9 >= 0 && p->comm_bps_e4 >= 0 && qty >= 0);
+    unsigned __int128 abs_notional =
+        notional < 0 ? -(unsigned __int128)(__int128)notional : (unsigned __int128)notional;
+    if (!p->comm_bps_e4 && !p->comm_unit_e9) return 0;
+    if (!p->comm_bps_e4)
+        return div_round_nonneg((unsigned __int128)p->comm_unit_e9 * (uint64_t)qty,
+                                (uint64_t)fx_pow10(ins->qty_dp) * 1000);
+    if (!p->comm_unit_e9)
+        return div_round_nonneg(abs_notional * (uint64_t)p->comm_bps_e4, 100000000);
+    /* Both: summed over the common denominator, rounded once. */
     __int128 den_unit = pow10_128(ins->qty_dp) * 1000, den_bps = 100000000;
-    __int128 abs_notional = notional < 0 ? -(__int128)notional : notional;
-    __int128 num =
-        (__int128)p->comm_unit_e9 * qty * den_bps + abs_notional * p->comm_bps_e4 * den_unit;
+    __int128 num = (__int128)p->comm_unit_e9 * qty * den_bps +
+                   (__int128)abs_notional * p->comm_bps_e4 * den_unit;
     return saturate(div_round(num, den_unit * den_bps));
 }
 

@@ -28,6 +28,9 @@
 #define VP_R_IOC           "ioc"
 #define VP_R_FOK           "fok"
 
+/* Old cl_id buckets an insert moves at most while the index grows (venue_paper_book.c). */
+#define VP_REHASH_STEP 8
+
 struct vp_order {
     struct venue_order o; /* current terms: qty, limit_px, stop_px follow replaces; OT_TRAIL's
                              stop_px is its current trigger (0 until the first trade) */
@@ -58,6 +61,20 @@ struct vp_reqq { /* FIFO */
 
 struct vp_reports {
     struct venue_report *v;
+    size_t n, cap;
+};
+
+/* A fill as the venue keeps it for `fills` (64 bytes, not a 232-byte venue_report):
+ * the report is rebuilt from it (exec id "P<epoch_us>-<exec_n>", cl_id from the order,
+ * which lives as long as the venue). */
+struct vp_fill {
+    const struct vp_order *o;
+    uint64_t exec_n;
+    int64_t px, qty, cum_qty, leaves_qty, commission, ts_us;
+};
+
+struct vp_fills {
+    struct vp_fill *v;
     size_t n, cap;
 };
 
@@ -95,16 +112,19 @@ struct paper {
     int working;
     struct vp_order **orders; /* every order the book accepted or rejected, for free */
     size_t norders, cap_orders;
-    struct vp_order **buckets; /* cl_id -> order */
+    struct vp_order **buckets; /* cl_id -> order; grows incrementally (venue_paper_book.c) */
     size_t nbuckets;
-    struct vp_order **dirty; /* trailing stops whose level moved since the last commit */
+    struct vp_order **old_buckets; /* NULL unless a growth is draining them */
+    size_t old_nbuckets, drained;  /* old buckets [0, drained) are empty */
+    struct vp_order **dirty;       /* trailing stops whose level moved since the last commit */
     size_t ndirty, cap_dirty;
 
     struct vp_reqq inbox, flight;
     uint64_t flight_timer, expiry_timer; /* 0: not armed */
     int64_t expiry_due;
 
-    struct vp_reports queue, out, fills; /* pending, being delivered, every fill so far */
+    struct vp_reports queue, out; /* pending, being delivered */
+    struct vp_fills fills;        /* every fill so far */
     bool replaying, delivering, failed;
 };
 
@@ -135,6 +155,9 @@ int vp_book_open(struct paper *p, const char *path, enum journal_sync sync, int6
                  struct err *e);
 void vp_book_free(struct paper *p);
 void vp_sym_reserve(struct paper *p, int sym);
+
+/* The VR_FILL report of f. */
+void vp_fill_report(const struct paper *p, const struct vp_fill *f, struct venue_report *out);
 
 /* venue_paper.c */
 void vp_reqq_push(struct vp_reqq *q, const struct vp_request *r);

@@ -2,7 +2,8 @@
  * against an independent reference), average cost worked by hand (adds, partial and
  * full closes, crossing zero both ways, truncation remainders), commissions, marks,
  * equity and exposure, per-strategy accounts against the total, new day P&L, peak and
- * drawdown, the curve ring, metrics on hand-computed curves and trades, JSON, and a
+ * drawdown, the curve ring, metrics on hand-computed curves and trades, JSON, the
+ * notional fast paths against the reference at every grid and overflow edge, and a
  * reconciliation property test: 20,000 seeded random fills checked with integer
  * equality against the invariants written at the top of host/portfolio.c. */
 #include <setjmp.h>
@@ -182,6 +183,77 @@ static void test_notional_reference(void **s)
         if (got != want)
             fail_msg("px=%lld qty=%lld dp=%d/%d: %lld != %lld", (long long)px, (long long)qty,
                      in.px_dp, in.qty_dp, (long long)got, (long long)want);
+    }
+}
+
+static void check_notional(struct instrument *in, int64_t px, int64_t qty)
+{
+    int64_t got = money_notional(in, px, qty);
+    int64_t want = ref_notional(in->px_dp, in->qty_dp, px, qty);
+    if (got != want)
+        fail_msg("px=%lld qty=%lld dp=%d/%d: %lld != %lld", (long long)px, (long long)qty,
+                 in->px_dp, in->qty_dp, (long long)got, (long long)want);
+}
+
+/* Adds v, -v (when it exists) and their neighbours to set (no duplicates needed). */
+static int add_around(int64_t *set, int n, int64_t v)
+{
+    for (int d = -1; d <= 1; d++) {
+        if ((d < 0 && v == INT64_MIN) || (d > 0 && v == INT64_MAX)) continue;
+        int64_t x = v + d;
+        set[n++] = x;
+        if (x != INT64_MIN) set[n++] = -x;
+    }
+    return n;
+}
+
+/* The fast paths' edges on every grid (px_dp, qty_dp in 0..9, so every scale up and
+ * down): products at and next to INT64_MIN/INT64_MAX (where int64 multiplication
+ * overflows), at and next to INT64_MAX / 10^k (where scaling up overflows), exact halves
+ * of every divisor near the top of the range, and both signs of both factors. */
+static void test_notional_fast_path_edges(void **s)
+{
+    int64_t base[512];
+    int nb = 0;
+    static const int64_t small[] = {0,  1,   2,    3,    5,          7,          9,         10,
+                                    11, 999, 1000, 1001, 3037000499, 3037000500, 4294967296};
+    for (size_t i = 0; i < ARRAY_LEN(small); i++) nb = add_around(base, nb, small[i]);
+    nb = add_around(base, nb, INT64_MAX);
+    for (int k = 1; k <= 12; k++) {
+        int64_t p10 = pow10_128(k);
+        nb = add_around(base, nb, INT64_MAX / p10);
+        nb = add_around(base, nb, p10);
+        nb = add_around(base, nb, p10 / 2);
+        /* an exact half just below INT64_MAX: q * 10^k + 10^k / 2 */
+        nb = add_around(base, nb, (INT64_MAX / p10 - 1) * p10 + p10 / 2);
+    }
+    base[nb++] = INT64_MIN;
+    assert_true(nb <= (int)ARRAY_LEN(base));
+    struct instrument in = {"X", 0, 1, 0, 1};
+    for (int pd = 0; pd <= FX_MAX_DP; pd++) {
+        for (int qd = 0; qd <= FX_MAX_DP; qd++) {
+            in.px_dp = pd;
+            in.qty_dp = qd;
+            for (int i = 0; i < nb; i++) {
+                for (int j = 0; j < nb; j++) check_notional(&in, base[i], base[j]);
+                /* px chosen so px * qty lands next to the int64 limits and, scaled up,
+                 * next to INT64_MAX / 10^(6 - dp). */
+                int64_t q = base[i];
+                if (q == 0 || q == INT64_MIN || q == -1) continue;
+                int64_t lims[] = {INT64_MAX, INT64_MIN, 0};
+                int dp = pd + qd;
+                if (dp < 6) lims[2] = INT64_MAX / pow10_128(6 - dp);
+                for (size_t l = 0; l < ARRAY_LEN(lims); l++) {
+                    int64_t px = lims[l] / q;
+                    for (int d = -2; d <= 2; d++) {
+                        if ((d < 0 && px < INT64_MIN + 2) || (d > 0 && px > INT64_MAX - 2))
+                            continue;
+                        check_notional(&in, px + d, q);
+                        check_notional(&in, q, px + d);
+                    }
+                }
+            }
+        }
     }
 }
 
@@ -939,6 +1011,7 @@ int main(void)
         cmocka_unit_test(test_notional_rounding),
         cmocka_unit_test(test_notional_saturation),
         cmocka_unit_test(test_notional_reference),
+        cmocka_unit_test(test_notional_fast_path_edges),
         cmocka_unit_test(test_average_cost),
         cmocka_unit_test(test_truncation_remainder),
         cmocka_unit_test(test_cross_rounding),

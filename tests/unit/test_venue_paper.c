@@ -1,6 +1,7 @@
 /* Unit tests for the paper venue: every case of the fill model (market with slippage and
  * partial fills, limit through/touch, marketable limits, stops, stop-limits, trailing
- * stops, IOC, FOK, DAY expiry, latency, commission), cancel and replace with their
+ * stops, IOC, FOK, DAY expiry, latency, commission; notional and commission against the
+ * exact 128-bit formulas), cancel and replace with their
  * rejects, order rejects, report delivery (only at commit, in order, re-entrant), and
  * the durable book (close and reopen, a child that exits without closing, requests in
  * flight across a restart). Time is a simulated clock driving a real timer queue. */
@@ -10,6 +11,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <math.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <signal.h>
@@ -26,6 +28,7 @@
 #include "timer.h"
 #include "util.h"
 #include "venue_paper.h"
+#include "venue_paper_internal.h" /* vp_notional, vp_commission against a reference */
 
 #define MS   INT64_C(1000)
 #define HOUR (INT64_C(3600) * 1000 * MS)
@@ -1183,6 +1186,218 @@ static void test_journal_failure_fails_closed(void **s)
     close_venue();
 }
 
+/* ---- the cl_id index ---- */
+
+static void index_cl_id(char *buf, size_t cap, int i)
+{
+    snprintf(buf, cap, "ix-%d", i);
+}
+
+/* Every order so far answers query with the status it should have. */
+static void query_all(int n)
+{
+    char id[ORDER_CLID_MAX];
+    for (int i = 0; i < n; i++) {
+        index_cl_id(id, sizeof id, i);
+        struct venue_order_state st;
+        if (V.ops->query(V.impl, id, &st) < 0) fail_msg("order %s lost (of %d)", id, n);
+        assert_int_equal(st.status, i % 2 ? OS_ACCEPTED : OS_FILLED);
+        assert_int_equal(st.cum_qty, i % 2 ? 0 : 1);
+    }
+    assert_int_equal(V.ops->query(V.impl, "ix-none", &(struct venue_order_state){0}), -1);
+}
+
+static struct venue_report *live_fills;
+static int nlive, nlisted;
+
+static void compare_fill(const struct venue_report *r, void *arg)
+{
+    assert_true(nlisted < nlive);
+    const struct venue_report *want = &live_fills[nlisted++];
+    assert_int_equal(r->kind, VR_FILL);
+    assert_string_equal(r->cl_id, want->cl_id);
+    assert_string_equal(r->exec_id, want->exec_id);
+    assert_int_equal(r->px, want->px);
+    assert_int_equal(r->qty, want->qty);
+    assert_int_equal(r->cum_qty, want->cum_qty);
+    assert_int_equal(r->leaves_qty, want->leaves_qty);
+    assert_int_equal(r->commission, want->commission);
+    assert_int_equal(r->ts_us, want->ts_us);
+}
+
+/* 6,000 orders (every other one filled, the rest resting) through seven growths of the
+ * index: each growth drains VP_REHASH_STEP old buckets per insert, exactly, and every
+ * order is found mid-drain; a duplicate cl_id is still refused mid-drain. `fills` then
+ * lists every fill exactly as it was reported live. */
+static void test_index_growth(void **s)
+{
+    cfg.commission_bps = 1;
+    open_venue();
+    struct paper *p = V.impl;
+    live_fills = calloc(3000, sizeof *live_fills);
+    nlive = nlisted = 0;
+    quote(AAPL, 10000, 10002, 1000000000, 1000000000);
+    char id[ORDER_CLID_MAX];
+    int growths = 0, n = 0;
+    size_t last_nbuckets = 0;
+    while (n < 6000) {
+        for (int k = 0; k < 100; k++, n++) {
+            index_cl_id(id, sizeof id, n);
+            if (n % 2) limit(id, AAPL, SIDE_BUY, 1, 5000);
+            else submit(order(id, AAPL, n % 4 ? SIDE_SELL : SIDE_BUY, OT_MARKET, TIF_IOC, 1, 0, 0));
+            commit();
+            for (int r = 0; r < nreps; r++)
+                if (reps[r].kind == VR_FILL) live_fills[nlive++] = reps[r];
+            nreps = 0;
+            if (p->nbuckets != last_nbuckets) {
+                growths += last_nbuckets != 0;
+                last_nbuckets = p->nbuckets;
+            }
+            if (!p->old_buckets) continue;
+            /* Growth began at norders = old + 1; each insert since moved STEP buckets. */
+            size_t since = p->norders - (p->old_nbuckets + 1);
+            assert_int_equal(p->drained, since * VP_REHASH_STEP);
+            if (since == p->old_nbuckets / VP_REHASH_STEP / 2) {
+                query_all(n + 1);
+                submit(order("ix-0", AAPL, SIDE_BUY, OT_MARKET, TIF_IOC, 1, 0, 0));
+                commit();
+                expect_reason(0, VR_REJECTED, "ix-0", "duplicate_cl_id");
+                nreps = 0;
+            }
+        }
+    }
+    assert_int_equal(p->norders, 6000);
+    assert_int_equal(growths, 7); /* 64 .. 8192 buckets */
+    query_all(n);
+    assert_int_equal(nlive, 3000);
+    V.ops->fills(V.impl, compare_fill, NULL);
+    assert_int_equal(nlisted, nlive);
+    free(live_fills);
+}
+
+/* ---- money arithmetic against the exact 128-bit formulas ---- */
+
+static __int128 ref_pow10(int n)
+{
+    __int128 v = 1;
+    while (n-- > 0) v *= 10;
+    return v;
+}
+
+static __int128 ref_div_round(__int128 num, __int128 den)
+{
+    __int128 q = num / den, r = num % den;
+    if (r < 0) r = -r;
+    if (2 * r >= den) q += num < 0 ? -1 : 1;
+    return q;
+}
+
+static int64_t ref_sat(__int128 v)
+{
+    return v > INT64_MAX ? INT64_MAX : v < INT64_MIN ? INT64_MIN : (int64_t)v;
+}
+
+/* The venue's formulas as they were before its 64-bit fast paths. */
+static int64_t ref_notional(int dp, int64_t px, int64_t qty)
+{
+    int shift = dp - 6;
+    __int128 v = (__int128)px * qty;
+    if (shift >= 0) return ref_sat(ref_div_round(v, ref_pow10(shift)));
+    __int128 lim = (__int128)INT64_MAX + 1;
+    if (v >= lim || v <= -lim) return ref_sat(v);
+    return ref_sat(v * ref_pow10(-shift));
+}
+
+/* false when the old formula's 128-bit numerator would overflow (those inputs are
+ * skipped: the old code was undefined there). */
+static bool ref_commission(int64_t unit_e9, int64_t bps_e4, int qty_dp, int64_t qty,
+                           int64_t notional, int64_t *out)
+{
+    __int128 den_unit = ref_pow10(qty_dp) * 1000, den_bps = 100000000;
+    __int128 abs_n = notional < 0 ? -(__int128)notional : notional, a, b, num;
+    if (__builtin_mul_overflow((__int128)unit_e9 * qty, den_bps, &a) ||
+        __builtin_mul_overflow(abs_n * bps_e4, den_unit, &b) || __builtin_add_overflow(a, b, &num))
+        return false;
+    *out = ref_sat(ref_div_round(num, den_unit * den_bps));
+    return true;
+}
+
+static void check_commission(struct paper *p, int qty_dp, int64_t qty, int64_t n, int *checked)
+{
+    struct instrument in = {"X", 2, 1, qty_dp, 1};
+    int64_t want;
+    if (!ref_commission(p->comm_unit_e9, p->comm_bps_e4, qty_dp, qty, n, &want)) return;
+    int64_t got = vp_commission(p, &in, qty, n);
+    if (got != want)
+        fail_msg("unit=%lld bps=%lld qty=%lld dp=%d n=%lld: %lld != %lld",
+                 (long long)p->comm_unit_e9, (long long)p->comm_bps_e4, (long long)qty, qty_dp,
+                 (long long)n, (long long)got, (long long)want);
+    (*checked)++;
+}
+
+static uint64_t money_rng = 0x9E3779B97F4A7C15ULL;
+
+static uint64_t money_rand(void)
+{
+    money_rng ^= money_rng << 13;
+    money_rng ^= money_rng >> 7;
+    money_rng ^= money_rng << 17;
+    return money_rng;
+}
+
+/* A magnitude of 0..63 bits, so every overflow edge is crossed. */
+static int64_t money_rand_mag(void)
+{
+    return (int64_t)(money_rand() >> (1 + money_rand() % 63));
+}
+
+static void test_money_matches_exact(void **s)
+{
+    struct paper p = {0};
+    struct instrument in = {"X", 0, 1, 0, 1};
+    int checked = 0;
+    for (int i = 0; i < 200000; i++) {
+        in.px_dp = (int)(money_rand() % 10);
+        in.qty_dp = (int)(money_rand() % 10);
+        int64_t px = money_rand_mag() * (money_rand() & 1 ? 1 : -1), qty = money_rand_mag();
+        assert_int_equal(vp_notional(&in, px, qty), ref_notional(in.px_dp + in.qty_dp, px, qty));
+        /* Each rate zero a third of the time, so both one-rate paths and the sum run. */
+        int pick = (int)(money_rand() % 3);
+        p.comm_unit_e9 = pick == 1 ? 0 : money_rand_mag();
+        p.comm_bps_e4 = pick == 2 ? 0 : money_rand_mag();
+        if (money_rand() % 8 == 0) p.comm_unit_e9 = p.comm_bps_e4 = 0;
+        check_commission(&p, in.qty_dp, qty, money_rand_mag() * (money_rand() & 1 ? 1 : -1),
+                         &checked);
+    }
+    assert_true(checked > 100000);
+    /* The edges: products next to INT64_MAX and 2^64, exact halves, INT64_MIN notionals. */
+    static const int64_t edge[] = {0,
+                                   1,
+                                   5,
+                                   50000000,
+                                   99999999,
+                                   100000000,
+                                   3037000499,
+                                   3037000500,
+                                   4294967296,
+                                   INT64_MAX / 100000000,
+                                   INT64_MAX / 2,
+                                   INT64_MAX - 1,
+                                   INT64_MAX};
+    checked = 0;
+    for (int qd = 0; qd <= 9; qd++)
+        for (size_t a = 0; a < ARRAY_LEN(edge); a++)
+            for (size_t b = 0; b < ARRAY_LEN(edge); b++)
+                for (int z = 0; z < 2; z++) {
+                    p.comm_unit_e9 = z ? edge[a] : 0;
+                    p.comm_bps_e4 = z ? 0 : edge[a];
+                    check_commission(&p, qd, edge[b], edge[b], &checked);
+                    check_commission(&p, qd, edge[b], -edge[b], &checked);
+                    check_commission(&p, qd, 1, INT64_MIN, &checked);
+                }
+    assert_true(checked > 2000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1205,6 +1420,8 @@ int main(void)
         T(test_latency),
         T(test_commission),
         T(test_rounding_half_away),
+        cmocka_unit_test(test_money_matches_exact),
+        T(test_index_growth),
         T(test_cancel),
         T(test_replace),
         T(test_replace_rejects_and_priority),
