@@ -109,7 +109,50 @@ static void crc_init(void)
             crc_tab[k][b] = (crc_tab[k - 1][b] >> 8) ^ crc_tab[0][crc_tab[k - 1][b] & 0xff];
 }
 
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#include <nmmintrin.h>
+/* SSE 4.2's crc32 instruction computes exactly CRC-32C (reflected, without the
+ * inversions): 8 bytes per instruction instead of 8 table lookups. */
+__attribute__((target("sse4.2"))) static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+    uint64_t c = ~crc;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t v;
+        memcpy(&v, p, sizeof v);
+        c = _mm_crc32_u64(c, v);
+    }
+    uint32_t c32 = (uint32_t)c;
+    for (; n > 0; p++, n--) c32 = _mm_crc32_u8(c32, *p);
+    return ~c32;
+}
+
+static int crc_hw_ok;
+
+static void crc_detect(void)
+{
+    __builtin_cpu_init();
+    crc_hw_ok = __builtin_cpu_supports("sse4.2");
+}
+#else
+static uint32_t crc_hw(uint32_t crc, const uint8_t *p, size_t n)
+{
+    (void)p, (void)n;
+    return crc;
+}
+static const int crc_hw_ok = 0;
+static void crc_detect(void) {}
+#endif
+
+static pthread_once_t crc_detect_once = PTHREAD_ONCE_INIT;
+
 uint32_t journal_crc32c(uint32_t crc, const void *buf, size_t n)
+{
+    pthread_once(&crc_detect_once, crc_detect);
+    if (crc_hw_ok) return crc_hw(crc, buf, n);
+    return journal_crc32c_portable(crc, buf, n);
+}
+
+uint32_t journal_crc32c_portable(uint32_t crc, const void *buf, size_t n)
 {
     pthread_once(&crc_once, crc_init);
     const uint8_t *p = buf;

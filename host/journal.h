@@ -77,7 +77,10 @@ int64_t journal_epoch_us(const struct journal *j);
 uint64_t journal_last_seq(const struct journal *j);
 void journal_stats(const struct journal *j, struct journal_stats *out);
 
-/* CRC-32C (Castagnoli) of n bytes, continuing from crc (start with 0). */
+/* CRC-32C (Castagnoli) of n bytes, continuing from crc (start with 0). Uses the CPU's
+ * crc32 instruction when it has one (SSE 4.2), else journal_crc32c_portable (tables):
+ * both give the same result, which the unit test checks. */
+uint32_t journal_crc32c_portable(uint32_t crc, const void *p, size_t n);
 uint32_t journal_crc32c(uint32_t crc, const void *p, size_t n);
 
 #endif

@@ -288,6 +288,15 @@ static void test_crc32c(void **state)
     for (size_t off = 0; off < 8; off++)
         for (size_t n = 0; n + off <= sizeof r; n++)
             assert_int_equal(journal_crc32c(0, r + off, n), crc_bitwise(0, r + off, n));
+    /* the table path too (journal_crc32c takes the crc32 instruction when the CPU has it),
+     * and continuing one from the other */
+    for (size_t off = 0; off < 8; off++)
+        for (size_t n = 0; n + off <= sizeof r; n++) {
+            assert_int_equal(journal_crc32c_portable(0, r + off, n), crc_bitwise(0, r + off, n));
+            uint32_t half = journal_crc32c_portable(0, r + off, n / 2);
+            assert_int_equal(journal_crc32c(half, r + off + n / 2, n - n / 2),
+                             crc_bitwise(0, r + off, n));
+        }
 }
 
 /* ---- format, round trip, crash before commit -------------------------------------------- */
