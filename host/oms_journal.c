@@ -18,6 +18,7 @@
  * venue's positions and cash must equal ours, or trading stays HALTED (I2, I3). */
 #include <cjson/cJSON.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,7 +170,8 @@ void oms_journal_tstate(struct oms *o, const char *strategy, int state)
 static int64_t num(const cJSON *j, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    return cJSON_IsNumber(v) ? (int64_t)v->valuedouble : 0;
+    if (!cJSON_IsNumber(v) || !(fabs(v->valuedouble) < 9.2e18)) return 0; /* NaN too */
+    return (int64_t)v->valuedouble;
 }
 
 /* Integers beyond 2^53 do not survive a double: read the digits themselves. */
@@ -193,6 +195,16 @@ static struct order *find(struct oms *o, const cJSON *j, uint64_t seq, struct er
     struct order *d = order_book_get(o->book, id);
     if (!d) err_set(e, "journal record %" PRIu64 ": unknown order %" PRIu64, seq, id);
     return d;
+}
+
+/* A record that passed its checksum but describes an impossible order (written by
+ * another version, or edited by hand) stops the start instead of corrupting the book. */
+static int valid_order(const struct order *d)
+{
+    return d->id > 0 && d->cl_id[0] && (unsigned)d->type <= OT_TRAIL &&
+           (unsigned)d->tif <= TIF_FOK && (unsigned)d->role <= ROLE_STOP_LOSS && d->qty > 0 &&
+           d->limit_px >= 0 && d->stop_px >= 0 && d->trail_px >= 0 && d->tp_px >= 0 &&
+           d->sl_px >= 0 && (d->held == 0 || d->held == 1);
 }
 
 static int replay_order(struct oms *o, const cJSON *j, const char *raw, uint64_t seq, struct err *e)
@@ -229,8 +241,12 @@ static int replay_order(struct oms *o, const cJSON *j, const char *raw, uint64_t
     d.created_us = d.updated_us = num64(j, "ts", raw);
     d.flatten = (int)num(j, "flat");
     d.status = OS_PENDING_NEW;
+    if (!valid_order(&d))
+        return err_set(e, "journal record %" PRIu64 ": order %" PRIu64 " is not a valid order", seq,
+                       d.id);
     if (!order_book_insert(o->book, &d))
-        return err_set(e, "journal record %" PRIu64 ": order %" PRIu64 " twice", seq, d.id);
+        return err_set(e, "journal record %" PRIu64 ": order %" PRIu64 " twice or out of order",
+                       seq, d.id);
     if (d.id > o->max_id) o->max_id = d.id;
     return 0;
 }
@@ -249,6 +265,7 @@ static int replay_json(struct oms *o, uint8_t type, uint64_t seq, const char *ra
         if (!(d = find(o, j, seq, e))) rc = -1;
         else {
             util_strlcpy(d->reason, str(j, "r"), sizeof d->reason);
+            /* order_set_status refuses anything out of range or illegal */
             if (order_set_status(o->book, d, (enum order_status)num(j, "s"), num64(j, "ts", raw)))
                 log_warn("oms", "journal: illegal transition skipped", "seq=%" PRIu64, seq);
         }
@@ -256,16 +273,23 @@ static int replay_json(struct oms *o, uint8_t type, uint64_t seq, const char *ra
     case J_RELEASE:
         if (!(d = find(o, j, seq, e))) rc = -1;
         else {
-            d->qty = num64(j, "qty", raw);
-            order_release(o->book, d);
+            int64_t qty = num64(j, "qty", raw);
+            if (qty <= 0 || qty < d->filled_qty)
+                rc = err_set(e, "journal record %" PRIu64 ": bad quantity", seq);
+            else {
+                d->qty = qty;
+                order_release(o->book, d);
+            }
         }
         break;
     case J_REPLACE:
         if (!(d = find(o, j, seq, e))) rc = -1;
         else {
-            d->qty = num64(j, "qty", raw);
-            d->limit_px = num64(j, "lim", raw);
-            d->stop_px = num64(j, "stop", raw);
+            int64_t qty = num64(j, "qty", raw), lim = num64(j, "lim", raw),
+                    stop = num64(j, "stop", raw);
+            if (qty <= 0 || qty < d->filled_qty || lim < 0 || stop < 0)
+                rc = err_set(e, "journal record %" PRIu64 ": bad replace", seq);
+            else d->qty = qty, d->limit_px = lim, d->stop_px = stop;
         }
         break;
     case J_FILL:
@@ -279,7 +303,9 @@ static int replay_json(struct oms *o, uint8_t type, uint64_t seq, const char *ra
                              .commission = num64(j, "c", raw),
                              .ts_us = num64(j, "ts", raw)};
             util_strlcpy(f.exec_id, str(j, "x"), sizeof f.exec_id);
-            oms_book_fill(o, d, &f, 0);
+            if (f.qty <= 0 || f.px <= 0 || f.commission < 0 || !f.exec_id[0])
+                rc = err_set(e, "journal record %" PRIu64 ": bad fill", seq);
+            else oms_book_fill(o, d, &f, 0);
         }
         break;
     case J_KILL:
@@ -289,7 +315,12 @@ static int replay_json(struct oms *o, uint8_t type, uint64_t seq, const char *ra
         break;
     case J_TSTATE: {
         const char *st = str(j, "st");
-        risk_set_state(o->risk, st[0] ? st : NULL, (enum trading_state)num(j, "s"), "journal");
+        int64_t ts = num(j, "s");
+        if (ts < TS_ACTIVE || ts > TS_HALTED) {
+            rc = err_set(e, "journal record %" PRIu64 ": bad trading state", seq);
+            break;
+        }
+        risk_set_state(o->risk, st[0] ? st : NULL, (enum trading_state)ts, "journal");
         if (!st[0]) o->tstate_journaled[0] = (int)num(j, "s") + 1;
         break;
     }

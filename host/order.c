@@ -205,7 +205,7 @@ struct order *order_book_add(struct order_book *b, const struct order *tmpl)
 
 struct order *order_book_insert(struct order_book *b, const struct order *o)
 {
-    if (order_book_get(b, o->id)) return NULL;
+    if (o->id == 0 || (b->nall && b->all[b->nall - 1]->id >= o->id)) return NULL;
     return store(b, o);
 }
 

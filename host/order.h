@@ -100,7 +100,8 @@ uint64_t order_book_next_id(const struct order_book *b);
 /* Copies tmpl into a new order with the next id and its cl_id, status PENDING_NEW.
  * Returns the book's order. */
 struct order *order_book_add(struct order_book *b, const struct order *tmpl);
-/* Inserts an order as it is (recovery). Its id must be unused; the next id moves past it. */
+/* Inserts an order as it is (recovery). Returns NULL (and inserts nothing) unless its id is
+ * greater than every id in the book; the next id moves past it. */
 struct order *order_book_insert(struct order_book *b, const struct order *o);
 
 struct order *order_book_get(const struct order_book *b, uint64_t id);

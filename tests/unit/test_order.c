@@ -125,6 +125,9 @@ static void test_ids_and_lookup(void **unused)
     r.status = OS_ACCEPTED;
     assert_non_null(order_book_insert(b, &r));
     assert_null(order_book_insert(b, &r)); /* the same id twice */
+    r.id = 50;
+    assert_null(order_book_insert(b, &r)); /* below the last one */
+    r.id = 100;
     assert_int_equal(order_book_next_id(b), 101);
     assert_int_equal(order_book_add(b, &t)->id, 101);
     struct order *const *all;
