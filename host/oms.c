@@ -71,9 +71,10 @@ void oms_publish_order(struct oms *o, int type, const struct order *ord, const s
     if (o->replaying) return;
     struct event ev = {.type = type};
     util_strlcpy(ev.source, "oms", sizeof ev.source);
-    ev.order = xcalloc(1, sizeof *ev.order);
+    ev.order = xmalloc(sizeof *ev.order);
     ev.order->order = *ord;
     if (f) ev.order->fill = *f;
+    else memset(&ev.order->fill, 0, sizeof ev.order->fill);
     ev.order->replaced = replaced;
     publish(o, &ev);
 }

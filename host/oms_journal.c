@@ -52,6 +52,16 @@ static void put_str(struct buf *b, const char *prefix, const char *s)
     buf_put_json_str(b, s, strlen(s));
 }
 
+/* Strings the host made and validated, which need no escaping: client ids, script
+ * hashes (hex), symbols and strategy ids (both checked when configured). */
+static void put_plain(struct buf *b, const char *prefix, const char *s)
+{
+    buf_puts(b, prefix);
+    buf_putc(b, '"');
+    buf_puts(b, s);
+    buf_putc(b, '"');
+}
+
 /* The record buffer, reused: no allocation per record once warm. */
 static struct buf *record(struct oms *o)
 {
@@ -69,11 +79,11 @@ void oms_journal_order(struct oms *o, const struct order *d)
     if (!o->journal) return;
     struct buf *b = record(o);
     put_int(b, "{\"id\":", (int64_t)d->id);
-    put_str(b, ",\"cl\":", d->cl_id);
+    put_plain(b, ",\"cl\":", d->cl_id);
     put_str(b, ",\"st\":", d->strategy);
-    put_str(b, ",\"sha\":", d->sha256);
+    put_plain(b, ",\"sha\":", d->sha256);
     put_str(b, ",\"tag\":", d->tag);
-    put_str(b, ",\"sym\":", symbol_of(o, d->sym));
+    put_plain(b, ",\"sym\":", symbol_of(o, d->sym));
     put_int(b, ",\"v\":", d->version);
     put_int(b, ",\"side\":", d->side);
     put_int(b, ",\"type\":", d->type);

@@ -251,9 +251,9 @@ static void journal_state(struct strategy *st, struct sbx *s)
 {
     struct oms *o = st->set->host->oms;
     if (!o) return;
-    struct buf b = BUF_INIT;
-    if (dump_state(st, s, &b) == 0) oms_save_state(o, st->id, b.p, b.len);
-    buf_free(&b);
+    struct buf *b = &st->set->snapshot; /* reused: no allocation per snapshot */
+    buf_reset(b);
+    if (dump_state(st, s, b) == 0) oms_save_state(o, st->id, b->p, b->len);
 }
 
 /* Saves `state` of the loaded version so it survives the sandbox (and journals it). */
@@ -578,6 +578,7 @@ void strategies_free(struct strategies *ss)
     for (int i = 0; i < ss->nroutes; i++) free(ss->routes[i].v);
     free(ss->routes);
     free(ss->others.v);
+    buf_free(&ss->snapshot);
     free(ss);
 }
 

@@ -101,6 +101,7 @@ struct strategies {
     struct route others;  /* every running instance, for non-market events */
     int nroutes;
     int routes_dirty;
+    struct buf snapshot; /* the `state` being journaled (journal_state) */
 };
 
 /* strategy.c */
