@@ -411,6 +411,7 @@ void oms_flush(struct oms *o)
         ASSERT(round < 1000000);
     }
     free(batch);
+    order_book_reserve(o->book); /* after the sends: the next orders take no page faults */
     if (o->pf_dirty) {
         o->pf_dirty = 0;
         risk_update(o->risk);

@@ -26,6 +26,7 @@ struct slab {
 
 struct order_book {
     struct slab *slabs;
+    struct slab *spare; /* the next slab, its pages already touched (order_book_reserve) */
     struct order **all;
     int nall, capall;
     struct order **working;
@@ -112,6 +113,7 @@ void order_book_free(struct order_book *b)
         next = s->next;
         free(s);
     }
+    free(b->spare);
     free(b->all);
     free(b->working);
     free(b);
@@ -131,12 +133,20 @@ uint64_t order_book_next_id(const struct order_book *b)
 static struct order *slot(struct order_book *b)
 {
     if (!b->slabs || b->slabs->used == ORDER_SLAB) {
-        struct slab *s = xmalloc(sizeof *s);
+        struct slab *s = b->spare ? b->spare : xmalloc(sizeof *s);
+        b->spare = NULL;
         s->next = b->slabs;
         s->used = 0;
         b->slabs = s;
     }
     return &b->slabs->v[b->slabs->used++];
+}
+
+void order_book_reserve(struct order_book *b)
+{
+    if (b->spare || (b->slabs && b->slabs->used < ORDER_SLAB / 2)) return;
+    b->spare = xmalloc(sizeof *b->spare);
+    memset(b->spare, 0, sizeof *b->spare); /* fault its pages in now, not per order */
 }
 
 static void push(struct order ***v, int *n, int *cap, struct order *o)

@@ -100,6 +100,9 @@ uint64_t order_book_next_id(const struct order_book *b);
 /* Copies tmpl into a new order with the next id and its cl_id, status PENDING_NEW.
  * Returns the book's order. */
 struct order *order_book_add(struct order_book *b, const struct order *tmpl);
+/* Makes sure the next slab of orders is allocated and its memory touched, so that adding
+ * orders later takes no page faults: the order manager calls it after sending. */
+void order_book_reserve(struct order_book *b);
 /* Inserts an order as it is (recovery). Returns NULL (and inserts nothing) unless its id is
  * greater than every id in the book; the next id moves past it. */
 struct order *order_book_insert(struct order_book *b, const struct order *o);

@@ -61,11 +61,13 @@ struct sbx {
     int err_line;
 
     int internals_ref; /* prelude's returned table */
+    int tramp_ref;     /* host_step_tramp as a function value, made once */
     char **modules;
     int nmodules;
 };
 
 void sbx_kill_hook(lua_State *L, lua_Debug *ar);
+static int host_step_tramp(lua_State *L);
 
 const char *sbx_status_name(enum sbx_status s)
 {
@@ -475,6 +477,8 @@ static int setup(lua_State *L)
     lua_setfield(L, LUA_REGISTRYINDEX, "luatrade.readonly");
     lua_call(L, 3, 1);
     s->internals_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    lua_pushcfunction(L, host_step_tramp);
+    s->tramp_ref = luaL_ref(L, LUA_REGISTRYINDEX);
 
     /* Lock the string metatable: getmetatable("") returns false. */
     lua_pushliteral(L, "");
@@ -503,6 +507,7 @@ struct sbx *sbx_new(const struct sbx_config *cfg, struct err *e)
     if (!s->cfg.script_limit) s->cfg.script_limit = SBX_DEFAULT_SCRIPT;
     s->limit = s->cfg.memory_limit;
     s->internals_ref = LUA_NOREF;
+    s->tramp_ref = LUA_NOREF;
     s->L = lua_newstate(sbx_alloc, s);
     if (!s->L) {
         err_set(e, "%s: cannot create a Lua state (memory limit %zu bytes)", s->name, s->limit);
@@ -597,7 +602,9 @@ int sbx_host_step(struct sbx *s, int (*fn)(lua_State *, void *), void *ud, int n
     struct host_step hs = {fn, ud};
     int base = lua_gettop(L) - nargs;
     ASSERT(base >= MSGH_INDEX);
-    lua_pushcfunction(L, host_step_tramp);
+    /* one function value for every step (made in setup): pushing a C function
+     * allocates a closure */
+    lua_rawgeti(L, LUA_REGISTRYINDEX, s->tramp_ref);
     lua_insert(L, base + 1);
     lua_pushlightuserdata(L, &hs);
     lua_insert(L, base + 2);

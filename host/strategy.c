@@ -253,7 +253,15 @@ static void journal_state(struct strategy *st, struct sbx *s)
     if (!o) return;
     struct buf *b = &st->set->snapshot; /* reused: no allocation per snapshot */
     buf_reset(b);
-    if (dump_state(st, s, b) == 0) oms_save_state(o, st->id, b->p, b->len);
+    if (dump_state(st, s, b) != 0) return;
+    /* the journal already holds these exact bytes: nothing to add */
+    struct buf *last = &st->journaled_state;
+    if (st->has_journaled_state && last->len == b->len && memcmp(last->p, b->p, b->len) == 0)
+        return;
+    oms_save_state(o, st->id, b->p, b->len);
+    buf_reset(last);
+    buf_put(last, b->p, b->len);
+    st->has_journaled_state = 1;
 }
 
 /* Saves `state` of the loaded version so it survives the sandbox (and journals it). */
@@ -265,7 +273,11 @@ void strategy_save_state(struct strategy *st)
     buf_free(&st->saved_state);
     st->saved_state = b;
     st->has_saved_state = 1;
-    if (st->set->host->oms) oms_save_state(st->set->host->oms, st->id, b.p, b.len);
+    if (!st->set->host->oms) return;
+    oms_save_state(st->set->host->oms, st->id, b.p, b.len);
+    buf_reset(&st->journaled_state);
+    buf_put(&st->journaled_state, b.p, b.len);
+    st->has_journaled_state = 1;
 }
 
 double strategy_capital(const struct strategy *st)
@@ -563,6 +575,7 @@ static void strategy_free(struct strategy *st)
     free(st->sym_override);
     params_free(&st->overrides);
     buf_free(&st->saved_state);
+    buf_free(&st->journaled_state);
     for (int i = 0; i < st->ndeps; i++) free(st->deps[i]);
     free(st->deps);
     free(st);

@@ -77,7 +77,9 @@ struct strategy {
     int64_t error_ts[ERROR_RING];
     unsigned nerror_ts;
 
-    struct buf saved_state; /* `state` kept while not loaded (stopped, faulted) */
+    struct buf saved_state;     /* `state` kept while not loaded (stopped, faulted) */
+    struct buf journaled_state; /* the last snapshot journal_state wrote */
+    int has_journaled_state;
     int has_saved_state;
     char **deps; /* modules the last loaded version required (real paths) */
     int ndeps;
