@@ -3,11 +3,9 @@
  * Shared state is one "current call" slot written by the loop thread:
  *   gen     odd while a call runs, even between calls (incremented by enter and leave);
  *   L, budget_us, hook   valid for the call of generation gen (written before gen).
- * The watchdog thread wakes every tick, and when it sees the same odd gen use more of
- * the calling thread's CPU time than its budget (or run for the hard limit in wall
- * time) it takes `arm_mu`, re-checks gen and arms the hook, recording kill_gen = gen.
- * The loop thread never takes the mutex on the hot path; enter publishes its thread's
- * CPU clock id (pthread_getcpuclockid: arithmetic on the thread id, no system call).
+ * The watchdog thread wakes every tick, and when it sees the same odd gen for longer
+ * than its budget it takes `arm_mu`, re-checks gen and arms the hook, recording
+ * kill_gen = gen. The loop thread never takes the mutex on the hot path.
  *
  * A hook armed just as the call ended lands on an idle state; the hook function
  * (sbx.c) sees kill_gen != gen on the next call, removes itself and returns, so a late
@@ -42,7 +40,6 @@ struct sbx_watchdog {
     _Atomic uint64_t kill_gen;
     _Atomic uint64_t seen_gen; /* the call the watchdog has timed, and since when */
     _Atomic int64_t seen_at;
-    _Atomic clockid_t cpu_clock; /* the calling thread's CPU clock */
 
     void (*fatal_fn)(void *);
     void *fatal_arg;
@@ -82,18 +79,11 @@ static int tick_wait(struct sbx_watchdog *wd)
     return stop;
 }
 
-static int64_t cpu_ns(clockid_t c)
-{
-    struct timespec ts;
-    if (clock_gettime(c, &ts) != 0) return -1;
-    return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 static void *watchdog_main(void *arg)
 {
     struct sbx_watchdog *wd = arg;
     uint64_t seen_gen = 0;
-    int64_t seen_at = 0, armed_at = 0, seen_cpu = 0;
+    int64_t seen_at = 0, armed_at = 0;
     int armed = 0;
     while (!tick_wait(wd)) {
         uint64_t g = atomic_load_explicit(&wd->gen, memory_order_acquire);
@@ -102,22 +92,16 @@ static void *watchdog_main(void *arg)
             continue;
         }
         int64_t now = mono_ns();
-        clockid_t cc = atomic_load_explicit(&wd->cpu_clock, memory_order_relaxed);
-        int64_t cpu = cpu_ns(cc);
         if (g != seen_gen) {
             seen_gen = g;
             seen_at = now - TICK_NS / 2; /* the call began some time in the last tick */
-            seen_cpu = cpu - TICK_NS / 2;
             armed = 0;
             atomic_store_explicit(&wd->seen_at, seen_at, memory_order_relaxed);
             atomic_store_explicit(&wd->seen_gen, g, memory_order_release);
             continue;
         }
         int64_t budget_us = atomic_load_explicit(&wd->budget_us, memory_order_relaxed);
-        /* CPU time when the thread's clock can be read (else wall time, as before) */
-        int64_t used = cpu >= 0 ? cpu - seen_cpu : now - seen_at;
-        int64_t hard_ns = sbx_watchdog_hard_limit_us(budget_us) * 1000;
-        if (!armed && (used >= budget_us * 1000 || now - seen_at >= hard_ns)) {
+        if (!armed && now - seen_at >= budget_us * 1000) {
             pthread_mutex_lock(&wd->arm_mu);
             lua_State *L = atomic_load(&wd->L);
             if (L && atomic_load_explicit(&wd->gen, memory_order_acquire) == g) {
@@ -127,7 +111,7 @@ static void *watchdog_main(void *arg)
             pthread_mutex_unlock(&wd->arm_mu);
             armed = 1;
             armed_at = now;
-        } else if (armed && now - armed_at >= hard_ns) {
+        } else if (armed && now - armed_at >= sbx_watchdog_hard_limit_us(budget_us) * 1000) {
             stuck_in_c(wd, budget_us);
         }
     }
@@ -176,9 +160,6 @@ uint64_t sbx_watchdog_enter(struct sbx_watchdog *wd, lua_State *L, int64_t budge
     atomic_store_explicit(&wd->L, L, memory_order_relaxed);
     atomic_store_explicit(&wd->budget_us, budget_us, memory_order_relaxed);
     atomic_store_explicit(&wd->hook, hook, memory_order_relaxed);
-    clockid_t cc;
-    if (pthread_getcpuclockid(pthread_self(), &cc) != 0) cc = CLOCK_MONOTONIC;
-    atomic_store_explicit(&wd->cpu_clock, cc, memory_order_relaxed);
     uint64_t g = atomic_load_explicit(&wd->gen, memory_order_relaxed) + 1;
     ASSERT(g & 1); /* calls never nest */
     atomic_store_explicit(&wd->gen, g, memory_order_release);

@@ -3,10 +3,7 @@
  * The loop thread brackets every call into a sandbox with sbx_watchdog_enter and
  * sbx_watchdog_leave; both are a few relaxed atomic stores (no clock read, no lock).
  * The watchdog thread samples the current call every tick (1 ms). When one call has
- * used more CPU time than its budget (the calling thread's CPU clock, so a call that was
- * merely descheduled on a busy machine is not charged for it), or has been running for
- * `hard_limit` of wall time whatever it used (blocked in C), it arms a sticky count-1
- * hook on that state:
+ * been running longer than its budget it arms a sticky count-1 hook on that state:
  * with the CHECKHOOK LuaJIT this stops JIT-compiled loops too, and the hook raises its
  * error on every instruction, so a pcall cannot swallow it. If the call is still
  * running `hard_limit` after that, it is stuck inside C: the watchdog logs and calls

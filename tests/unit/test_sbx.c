@@ -164,26 +164,6 @@ static void test_cpu_shapes(void **state)
     sbx_free(s);
 }
 
-/* A host function that blocks without using CPU (as a descheduled loop thread would). */
-static int l_nap(lua_State *L)
-{
-    usleep((useconds_t)(lua_tonumber(L, 1) * 1000));
-    return 0;
-}
-
-/* The budget is CPU time: 80 ms of waiting inside a 20 ms budget is not a fault, while
- * spinning past it is. */
-static void test_budget_is_cpu_time(void **state)
-{
-    struct sbx *s = new_sbx(0, 20000);
-    lua_State *L = sbx_lua(s);
-    lua_pushcfunction(L, l_nap);
-    sbx_set_global(L, "nap");
-    expect_ok(s, "nap(80) return 'rested'", "rested");
-    expect_fail(s, "local i = 0 while i < 1e15 do i = i + 1 end", SBX_ERR_CPU, "CPU budget");
-    sbx_free(s);
-}
-
 static void test_memory_cap(void **state)
 {
     struct sbx *s = new_sbx(8u << 20, 2000000);
@@ -367,17 +347,11 @@ static void test_serial(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_basic_call),
-        cmocka_unit_test(test_removed_globals),
-        cmocka_unit_test(test_error_position),
-        cmocka_unit_test(test_cpu_shapes),
-        cmocka_unit_test(test_budget_is_cpu_time),
-        cmocka_unit_test(test_memory_cap),
-        cmocka_unit_test(test_reentrancy_guards),
-        cmocka_unit_test(test_sort),
-        cmocka_unit_test(test_require),
-        cmocka_unit_test(test_readonly),
-        cmocka_unit_test(test_probe),
+        cmocka_unit_test(test_basic_call),     cmocka_unit_test(test_removed_globals),
+        cmocka_unit_test(test_error_position), cmocka_unit_test(test_cpu_shapes),
+        cmocka_unit_test(test_memory_cap),     cmocka_unit_test(test_reentrancy_guards),
+        cmocka_unit_test(test_sort),           cmocka_unit_test(test_require),
+        cmocka_unit_test(test_readonly),       cmocka_unit_test(test_probe),
         cmocka_unit_test(test_serial),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
