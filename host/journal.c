@@ -4,13 +4,23 @@
  *   u32 len | u8 type | u64 seq | payload | u32 CRC-32C of everything before it,
  * integers little-endian, written byte by byte (independent of the host's byte order).
  *
- * Writing: journal_append frames a record into `pending` (memory only); journal_commit
- * pwrites all of it at offset `size` (looping over short writes and EINTR), then calls
- * fdatasync once: group commit. `size` moves only after both succeeded. A failed write
- * or fdatasync fails the journal for good, its reason repeated by every later commit:
- * after an fdatasync error Linux may drop the dirty pages and clear the error, so a
- * retry could report success for data that is gone. Records of a failed commit may or
- * may not be on disk after a restart; none was acknowledged, so no ack is lost.
+ * Writing: the open file is mapped MAP_SHARED, read-write, over `cap` bytes that
+ * posix_fallocate reserved (blocks allocated, not a sparse hole: a store into a hole on
+ * a full disk would SIGBUS, while posix_fallocate reports ENOSPC). journal_append frames
+ * a record into `pending` (memory only); journal_commit grows the reservation when the
+ * records do not fit (to max(2 x cap, needed), rounded up to RESERVE_CHUNK; mremap on
+ * Linux), memcpys them into the map at `size` (no system call: the bytes are in the page
+ * cache, so a killed process loses nothing a pwrite would have kept), then calls
+ * fdatasync once: group commit. On Linux fdatasync writes back the pages dirtied through
+ * a shared mapping of the file (as msync(MS_SYNC) does; fdatasync keeps one sync call per
+ * commit, counted by the unit test). `size` moves only after both succeeded. A failed
+ * reservation or fdatasync fails the journal for good, its reason repeated by every later
+ * commit: after an fdatasync error Linux may drop the dirty pages and clear the error, so
+ * a retry could report success for data that is gone. Records of a failed commit may or
+ * may not be on disk after a restart; none was acknowledged, so no ack is lost. Closing
+ * truncates the file to `size` (synced in sync mode), so a closed journal holds records
+ * only. (On a copy-on-write file system writeback may still need space; the reservation
+ * makes ENOSPC an error only where blocks are allocated in place.)
  *
  * Opening: open(O_CREAT, 0600) plus an exclusive flock (two hosts appending to one file
  * would interleave records). An empty file gets a fresh header, synced together with
@@ -19,13 +29,18 @@
  * really holds its bytes). A record is checked in this order: length <=
  * JOURNAL_RECORD_MAX, seq == previous + 1 (1 first), complete, checksum; then replayed.
  * The first one failing a check ends the log: the file is truncated at its start and
- * synced, and the cut logged (offset, bytes, reason). A non-empty file shorter than the
+ * synced, and the cut logged (offset, bytes, reason). When every byte from there to the
+ * end of the file is zero, that is the unused reservation of a journal that was not
+ * closed (a crash), not damage: it is cut the same way but logged at info and not
+ * counted in cut_bytes (a record torn by the crash is nonzero from its seq on, so a torn
+ * record followed by zeros is still a torn tail). A non-empty file shorter than the
  * header whose bytes are a prefix of the magic was torn while being created: it is
  * rewritten as a new journal.
  *
  * Invariants: `size` is the end of the last whole valid record on disk (during the scan,
- * the file offset of the next unparsed byte); `last_seq` is the seq of the last record
- * replayed or appended; `pending` holds the records appended since the last successful
+ * the file offset of the next unparsed byte); once open, the file is `cap` >= `size`
+ * bytes long, all of them mapped at `map`, zeros after `size`; `last_seq` is the seq of the last
+ * record replayed or appended; `pending` holds the records appended since the last successful
  * commit. JOURNAL_SYNC_NONE skips every fsync and fdatasync, those of open included. */
 #include "journal.h"
 
@@ -37,6 +52,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -58,12 +74,16 @@
 #endif
 #define READ_CHUNK ((size_t)JOURNAL_READ_CHUNK)
 
+#define RESERVE_CHUNK ((uint64_t)4 << 20) /* the reservation grows in multiples of this */
+
 struct journal {
     int fd;
     char *path;
     enum journal_sync sync;
     int64_t epoch_us;
     uint64_t size;
+    uint8_t *map; /* cap bytes of the file, MAP_SHARED; NULL until reserved */
+    uint64_t cap;
     uint64_t last_seq;
     struct buf pending;
     int failed;
@@ -342,13 +362,38 @@ static int scan_fill(struct scan *s, size_t need, struct err *e)
     return 0;
 }
 
-/* Truncates the file after the last valid record and reports the cut. */
+/* Sets *zero to whether bytes [off, end) of the file are all zero. */
+static int tail_is_zero(struct journal *j, uint64_t off, uint64_t end, int *zero, struct err *e)
+{
+    static const uint8_t zeros[4096];
+    uint8_t b[4096];
+    *zero = 1;
+    while (off < end && *zero) {
+        ssize_t got = read_full(j->fd, b, (size_t)MIN((uint64_t)sizeof b, end - off), off);
+        if (got < 0) return sys_err(e, j, "read");
+        if (got == 0) break; /* shrank under us */
+        *zero = memcmp(b, zeros, (size_t)got) == 0;
+        off += (uint64_t)got;
+    }
+    return 0;
+}
+
+/* Truncates the file after the last valid record and reports the cut: at info when the
+ * rest was zeros (an unused reservation), else as a torn or corrupt tail. */
 static int cut_tail(struct journal *j, uint64_t file_size, const char *why, struct err *e)
 {
+    int zero;
+    if (tail_is_zero(j, j->size, file_size, &zero, e) != 0) return -1;
     if (ftruncate(j->fd, (off_t)j->size) != 0) return sys_err(e, j, "ftruncate");
     if (j->sync == JOURNAL_SYNC_FDATASYNC && fsync(j->fd) != 0) return sys_err(e, j, "fsync");
-    j->st.cut_bytes = file_size - j->size;
     char q[512];
+    if (zero) {
+        log_info("journal", "unused reservation cut",
+                 "path=%s offset=%" PRIu64 " zero_bytes=%" PRIu64 " records=%" PRIu64,
+                 log_quote(q, sizeof q, j->path), j->size, file_size - j->size, j->st.records);
+        return 0;
+    }
+    j->st.cut_bytes = file_size - j->size;
     log_warn("journal", "torn or corrupt tail cut",
              "path=%s offset=%" PRIu64 " cut_bytes=%" PRIu64 " reason=%s records=%" PRIu64,
              log_quote(q, sizeof q, j->path), j->size, j->st.cut_bytes, why, j->st.records);
@@ -377,8 +422,39 @@ static int scan(struct journal *j, uint64_t file_size, journal_replay_fn fn, voi
     return j->size < s.file_size ? cut_tail(j, s.file_size, s.why, e) : 0;
 }
 
+/* Makes the file and the map at least end bytes long. Returns 0, or -1 with errno set
+ * and *what naming the call that failed; the old reservation and map stay valid. */
+static int reserve(struct journal *j, uint64_t end, const char **what)
+{
+    if (end <= j->cap) return 0;
+    uint64_t cap = MAX(2 * j->cap, end);
+    cap = (cap + RESERVE_CHUNK - 1) / RESERVE_CHUNK * RESERVE_CHUNK;
+    int rc = posix_fallocate(j->fd, (off_t)j->size, (off_t)(cap - j->size));
+    if (rc != 0) {
+        errno = rc; /* posix_fallocate returns the error instead of setting errno */
+        *what = "fallocate";
+        return -1;
+    }
+    void *m;
+#ifdef __linux__
+    if (j->map) m = mremap(j->map, (size_t)j->cap, (size_t)cap, MREMAP_MAYMOVE);
+    else m = mmap(NULL, (size_t)cap, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+#else
+    m = mmap(NULL, (size_t)cap, PROT_READ | PROT_WRITE, MAP_SHARED, j->fd, 0);
+    if (m != MAP_FAILED && j->map) munmap(j->map, (size_t)j->cap);
+#endif
+    if (m == MAP_FAILED) {
+        *what = "mmap";
+        return -1;
+    }
+    j->map = m;
+    j->cap = cap;
+    return 0;
+}
+
 static void journal_destroy(struct journal *j)
 {
+    if (j->map) munmap(j->map, (size_t)j->cap);
     if (j->fd >= 0) close(j->fd);
     buf_free(&j->pending);
     free(j->path);
@@ -407,6 +483,11 @@ struct journal *journal_open(const char *path, enum journal_sync sync, journal_r
     if (rc == 1) rc = write_header(j, e);
     else if (rc == 0) rc = scan(j, (uint64_t)st.st_size, fn, arg, e);
     if (rc != 0) goto fail;
+    const char *what;
+    if (reserve(j, j->size + 1, &what) != 0) {
+        sys_err(e, j, what);
+        goto fail;
+    }
     return j;
 fail:
     journal_destroy(j);
@@ -420,6 +501,19 @@ void journal_close(struct journal *j)
     if (j->pending.len && !j->failed && journal_commit(j, &e) != 0) {
         char q[ERR_MSG_MAX + 16];
         log_error("journal", "commit at close failed", "error=%s", log_quote(q, sizeof q, e.msg));
+    }
+    /* Give back the reservation: a closed journal is its records only. A failed journal
+     * is not synced again (see journal_commit); a zero tail left by it is harmless. */
+    munmap(j->map, (size_t)j->cap);
+    j->map = NULL;
+    const char *what = NULL;
+    if (ftruncate(j->fd, (off_t)j->size) != 0) what = "ftruncate";
+    else if (j->sync == JOURNAL_SYNC_FDATASYNC && !j->failed && fdatasync(j->fd) != 0)
+        what = "fdatasync";
+    if (what) {
+        char q[ERR_MSG_MAX + 16];
+        sys_err(&e, j, what);
+        log_error("journal", "truncate at close failed", "error=%s", log_quote(q, sizeof q, e.msg));
     }
     journal_destroy(j);
 }
@@ -463,8 +557,9 @@ int journal_commit(struct journal *j, struct err *e)
     if (j->failed) return err_set(e, "%s: failed earlier (%s)", j->path, j->why);
     if (j->pending.len == 0) return 0;
     int64_t t0 = mono_ns();
-    if (write_full(j->fd, j->pending.p, j->pending.len, j->size) != 0)
-        return commit_failed(j, "write", e);
+    const char *what;
+    if (reserve(j, j->size + j->pending.len, &what) != 0) return commit_failed(j, what, e);
+    memcpy(j->map + j->size, j->pending.p, j->pending.len);
     if (j->sync == JOURNAL_SYNC_FDATASYNC && fdatasync(j->fd) != 0)
         return commit_failed(j, "fdatasync", e);
     int64_t dt = mono_ns() - t0;

@@ -8,10 +8,17 @@
  * opaque bytes to the journal (the trading core writes one compact JSON object per
  * record). Record seqs start at 1 and increase by one.
  *
- * journal_append only buffers; journal_commit writes everything buffered with one
- * write() and makes it durable with one fdatasync() (group commit: the host commits
+ * journal_append only buffers; journal_commit copies everything buffered into the
+ * file through a shared memory map (no system call unless the file's preallocated room
+ * must grow) and makes it durable with one fdatasync() (group commit: the host commits
  * once per loop turn, before anything appended in that turn is acted on). A record
- * is therefore durable exactly when journal_commit returned 0 after its append.
+ * is therefore durable exactly when journal_commit returned 0 after its append; a
+ * committed record survives a crash of the process even without the sync.
+ *
+ * While open the file is longer than its records: the rest is zeros reserved with
+ * posix_fallocate (a full disk fails a commit, never a store). journal_close truncates
+ * it to its records; after a crash, the next open cuts the zeros quietly (they are not
+ * a torn tail and not counted in cut_bytes).
  *
  * Opening scans the file: every complete record whose checksum matches is handed to
  * the replay callback in order. The first record that is short (torn by a crash) or
@@ -43,8 +50,9 @@ enum journal_sync { JOURNAL_SYNC_FDATASYNC, JOURNAL_SYNC_NONE };
 struct journal_stats {
     uint64_t records;   /* valid records found at open plus appended since */
     uint64_t commits;   /* journal_commit calls that wrote something */
-    uint64_t bytes;     /* file size */
-    uint64_t cut_bytes; /* torn tail (or torn header) removed at open */
+    uint64_t bytes;     /* logical size: header and records (the file is longer while open) */
+    uint64_t cut_bytes; /* torn tail (or torn header) removed at open, zeros after it included;
+                           a tail of zeros alone is not counted */
     int64_t last_commit_ns;
     int64_t max_commit_ns;
 };
@@ -56,7 +64,8 @@ struct journal_stats {
  * callback error. */
 struct journal *journal_open(const char *path, enum journal_sync sync, journal_replay_fn fn,
                              void *arg, struct err *e);
-/* Commits what is buffered (best effort) and closes. NULL is a no-op. */
+/* Commits what is buffered (best effort), truncates the file to its records (synced
+ * with JOURNAL_SYNC_FDATASYNC unless the journal failed) and closes. NULL is a no-op. */
 void journal_close(struct journal *j);
 
 /* Buffers one record; returns its seq. len must be <= JOURNAL_RECORD_MAX: a bigger
@@ -64,9 +73,9 @@ void journal_close(struct journal *j);
 uint64_t journal_append(struct journal *j, uint8_t type, const void *payload, size_t len);
 /* Bytes appended and not yet committed (0: nothing to do). */
 size_t journal_pending(const struct journal *j);
-/* Writes and syncs the buffered records. Returns 0, or -1 with e filled (the journal
- * is then failed: every later commit fails too, and the caller must stop sending
- * orders — fail closed). */
+/* Copies the buffered records into the file and syncs them. Returns 0, or -1 with e
+ * filled (the journal is then failed: every later commit fails too, and the caller must
+ * stop sending orders — fail closed). */
 int journal_commit(struct journal *j, struct err *e);
 int journal_failed(const struct journal *j);
 

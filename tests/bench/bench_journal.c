@@ -17,6 +17,11 @@
  * journal (G = 4096) is opened again with a counting replay callback, from the page
  * cache, against read() of the same file in 1 MiB chunks and journal_crc32c over it.
  *
+ * No-sync latency (the host's `sync = false` order path): JOURNAL_SYNC_NONE, NOSYNC_COMMITS
+ * commits of one record each; the commit's latency from the journal's stats against one
+ * pwrite() of the same 117 framed bytes at the end of a raw file, timed around the call.
+ * Medians of the per-commit p50 and p99 over the reps.
+ *
  * Files go to BENCH_DIR, by default var/bench-journal/ in the source tree (the disk
  * the host's var/ is on; /tmp may be tmpfs, where fdatasync is free), and are removed.
  * Environment: BENCH_REPS (default 3), BENCH_DIR, LUATRADE_SRC. */
@@ -187,6 +192,68 @@ static void bench_open(const char *path, uint64_t want)
            n, total, n * 1e9 / t_open, mb * 1e9 / t_open, mb * 1e9 / t_read, mb * 1e9 / t_crc);
 }
 
+#define NOSYNC_COMMITS 100000
+
+/* Per-commit latency in ns of NOSYNC_COMMITS one-record commits, journal (no sync) and
+ * raw pwrite; out[0..1] journal p50/p99, out[2..3] pwrite p50/p99. */
+static void run_nosync(const char *jpath, const char *bpath, double out[4])
+{
+    static double lat[NOSYNC_COMMITS];
+    struct err e;
+    uint8_t p[PAYLOAD];
+    unlink(jpath);
+    struct journal *j = journal_open(jpath, JOURNAL_SYNC_NONE, NULL, NULL, &e);
+    if (!j) bench_fail("journal_open", e.msg);
+    for (int c = 0; c < NOSYNC_COMMITS; c++) {
+        payload_for(p, journal_last_seq(j) + 1);
+        journal_append(j, 1, p, PAYLOAD);
+        if (journal_commit(j, &e) != 0) bench_fail("journal_commit", e.msg);
+        struct journal_stats st;
+        journal_stats(j, &st);
+        lat[c] = (double)st.last_commit_ns;
+    }
+    journal_close(j);
+    unlink(jpath);
+    out[0] = bench_quantile(lat, NOSYNC_COMMITS, 0.5);
+    out[1] = bench_quantile(lat, NOSYNC_COMMITS, 0.99);
+
+    uint8_t *b = frame_batch(1);
+    int fd = open(bpath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    if (fd < 0) bench_fail(bpath, strerror(errno));
+    for (int c = 0; c < NOSYNC_COMMITS; c++) {
+        int64_t c0 = bench_now_ns();
+        if (pwrite(fd, b, FRAME, (off_t)c * FRAME) != FRAME) bench_fail("pwrite", strerror(errno));
+        lat[c] = (double)(bench_now_ns() - c0);
+    }
+    close(fd);
+    unlink(bpath);
+    free(b);
+    out[2] = bench_quantile(lat, NOSYNC_COMMITS, 0.5);
+    out[3] = bench_quantile(lat, NOSYNC_COMMITS, 0.99);
+}
+
+static void bench_nosync(const char *jpath, const char *bpath, int reps)
+{
+    double v[4][MAX_REPS], m[4];
+    for (int r = 0; r < reps; r++) {
+        double out[4];
+        run_nosync(jpath, bpath, out);
+        for (int k = 0; k < 4; k++) v[k][r] = out[k];
+        printf("# no-sync group 1 rep %d: journal commit p50 %.0f ns p99 %.0f ns, pwrite p50 "
+               "%.0f ns p99 %.0f ns\n",
+               r + 1, out[0], out[1], out[2], out[3]);
+    }
+    for (int k = 0; k < 4; k++) m[k] = bench_median(v[k], reps);
+    printf("BENCH journal_nosync group=1 commits=%d journal_commit_p50_ns=%.0f "
+           "journal_commit_p99_ns=%.0f baseline_pwrite_p50_ns=%.0f baseline_pwrite_p99_ns=%.0f "
+           "reps=%d\n",
+           NOSYNC_COMMITS, m[0], m[1], m[2], m[3], reps);
+    printf("{\"bench\":\"journal_nosync\",\"group\":1,\"commits\":%d,"
+           "\"journal_commit_p50_ns\":%.0f,\"journal_commit_p99_ns\":%.0f,"
+           "\"baseline_pwrite_p50_ns\":%.0f,\"baseline_pwrite_p99_ns\":%.0f,\"reps\":%d}\n",
+           NOSYNC_COMMITS, m[0], m[1], m[2], m[3], reps);
+}
+
 static void setup_dir(void)
 {
     const char *d = getenv("BENCH_DIR");
@@ -259,6 +326,7 @@ int main(void)
     /* the last run left the largest journal behind */
     bench_open(jpath, (uint64_t)group_sizes[NGROUPS - 1] * (uint64_t)commits_per_run[NGROUPS - 1]);
     unlink(jpath);
+    bench_nosync(jpath, bpath, reps);
     rmdir(g_dir);
     return 0;
 }

@@ -84,6 +84,8 @@ def read_journal(path):
     out, off = [], 16
     while off + 13 <= len(data):
         length, rtype, seq = struct.unpack_from("<IBQ", data, off)
+        if length == rtype == seq == 0:  # the zeros reserved past the last record
+            break
         end = off + 13 + length + 4
         if end > len(data):
             break

@@ -4,8 +4,13 @@
  * file at every length; a flipped bit in every byte of a middle record; bad seqs and
  * lengths crafted with valid checksums; foreign and torn headers; a failing replay
  * callback; JOURNAL_RECORD_MAX (accepted) and one more (ASSERT); records larger than
- * the read chunk; one fdatasync per group commit; failing fdatasync and a write cut
- * short by RLIMIT_FSIZE (fail closed); the lock.
+ * the read chunk; the reservation growing across commits and within one; one fdatasync
+ * per group commit; failing fdatasync and a reservation refused by RLIMIT_FSIZE (fail
+ * closed); the lock.
+ *
+ * While open, the file is longer than its records (zeros reserved for the map): sizes are
+ * checked through journal_stats while open and on the file after close, which truncates
+ * it. A process that dies leaves the zeros; the reopen cuts them without a warning.
  *
  * fdatasync and fsync are interposed below: this executable's definitions take
  * precedence over libc's for every call in it, luatrade_core's included. They count
@@ -199,6 +204,14 @@ static uint64_t make_journal(struct t *t, int n, const size_t *lens)
     return st.bytes;
 }
 
+/* The journal's logical size (header and records). */
+static uint64_t bytes_of(const struct journal *j)
+{
+    struct journal_stats st;
+    journal_stats(j, &st);
+    return st.bytes;
+}
+
 static uint64_t file_size(const char *path)
 {
     struct stat st;
@@ -344,12 +357,14 @@ static void test_roundtrip(void **state)
     assert_int_equal(journal_append(j, 255, "hello", 5), 2);
     assert_int_equal(journal_append(j, 1, big, sizeof big), 3);
     assert_int_equal(journal_pending(j), 3 * OVH + 5 + sizeof big);
-    assert_int_equal(file_size(t->path), HDR); /* appends only buffer */
+    assert_int_equal(bytes_of(j), HDR);                               /* appends only buffer */
+    assert_true(file_size(t->path) > HDR + 3 * OVH + 5 + sizeof big); /* the reservation */
     struct err e;
     assert_int_equal(journal_commit(j, &e), 0);
     assert_int_equal(journal_pending(j), 0);
-    assert_int_equal(file_size(t->path), HDR + 3 * OVH + 5 + sizeof big);
+    assert_int_equal(bytes_of(j), HDR + 3 * OVH + 5 + sizeof big);
     journal_close(j);
+    assert_int_equal(file_size(t->path), HDR + 3 * OVH + 5 + sizeof big); /* truncated */
 
     j = open_ok(t, JOURNAL_SYNC_NONE);
     assert_int_equal(journal_epoch_us(j), epoch);
@@ -363,7 +378,7 @@ static void test_roundtrip(void **state)
     struct journal_stats s;
     journal_stats(j, &s);
     assert_int_equal(s.records, 3);
-    assert_int_equal(s.bytes, file_size(t->path));
+    assert_int_equal(s.bytes, HDR + 3 * OVH + 5 + sizeof big);
     assert_int_equal(s.cut_bytes, 0);
     assert_int_equal(n_warn, 0);
     assert_int_equal(journal_last_seq(j), 3);
@@ -376,7 +391,8 @@ static void test_roundtrip(void **state)
 }
 
 /* A child appends, commits 2 records, appends a third and dies without closing: the
- * third was never on disk. */
+ * third was never on disk, and the unused reservation is cut quietly (no warning, not
+ * counted as cut). */
 static void test_uncommitted_lost_on_crash(void **state)
 {
     struct t *t = *state;
@@ -392,7 +408,10 @@ static void test_uncommitted_lost_on_crash(void **state)
         if (journal_commit(j, &e) != 0) _exit(2);
         journal_append(j, type_of(3), p, 30);
         struct stat st;
-        _exit(stat(t->path, &st) == 0 && st.st_size == HDR + 2 * OVH + 30 ? 0 : 3);
+        _exit(bytes_of(j) == HDR + 2 * OVH + 30 && stat(t->path, &st) == 0 &&
+                      st.st_size > HDR + 2 * OVH + 60
+                  ? 0
+                  : 3);
     }
     int status;
     assert_int_equal(waitpid(pid, &status, 0), pid);
@@ -403,14 +422,22 @@ static void test_uncommitted_lost_on_crash(void **state)
     assert_int_equal(t->got[1].seq, 2);
     assert_int_equal(t->got[1].len, 20);
     assert_int_equal(journal_last_seq(j), 2);
+    struct journal_stats st;
+    journal_stats(j, &st);
+    assert_int_equal(st.cut_bytes, 0);
+    assert_int_equal(n_warn, 0);
     journal_close(j);
+    assert_int_equal(file_size(t->path), HDR + 2 * OVH + 30);
 }
 
 /* ---- torn and corrupt files ------------------------------------------------------------ */
 
-/* The file cut to every length from the end of the header to its full size: the whole
+/* The file cut to every length from the end of the header to its full size, alone and
+ * followed by zeros (the reservation of a journal that was not closed): the whole
  * records before the cut replay, the torn one never does, the file is cut back to the
- * last whole record, and appending goes on with the next seq. */
+ * last whole record, and appending goes on with the next seq. The cut is a warning and
+ * counted unless every byte cut is zero (then it was no record: record 2 is empty, so
+ * its first four bytes are zeros). */
 static void test_torn_every_length(void **state)
 {
     struct t *t = *state;
@@ -419,34 +446,45 @@ static void test_torn_every_length(void **state)
     size_t n;
     uint8_t *orig = slurp(t->path, &n);
     assert_int_equal(n, total);
+    enum { ZEROS = 5000 };
+    uint8_t *buf = xcalloc(1, n + ZEROS);
+    memcpy(buf, orig, n);
     for (uint64_t len = HDR; len <= total; len++) {
-        int whole = 0;
-        uint64_t end = HDR;
-        while (whole < 4 && end + OVH + lens[whole] <= len) end += OVH + lens[whole++];
-        spit(t->path, orig, (size_t)len);
-        struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
-        assert_replayed(t, whole, lens);
-        assert_int_equal(file_size(t->path), end);
-        struct journal_stats st;
-        journal_stats(j, &st);
-        assert_int_equal(st.cut_bytes, len - end);
-        assert_int_equal(st.bytes, end);
-        if (len > end) {
-            char want[96];
-            snprintf(want, sizeof want, "offset=%llu cut_bytes=%llu", (unsigned long long)end,
-                     (unsigned long long)(len - end));
-            assert_non_null(strstr(warn_line, want));
-        } else {
-            assert_int_equal(n_warn, 0);
+        for (int pad = 0; pad <= ZEROS; pad += ZEROS) {
+            int whole = 0;
+            uint64_t end = HDR;
+            while (whole < 4 && end + OVH + lens[whole] <= len) end += OVH + lens[whole++];
+            int zero = 1;
+            for (uint64_t b = end; b < len; b++) zero &= orig[b] == 0;
+            uint64_t cut = zero ? 0 : len + (uint64_t)pad - end;
+            memset(buf + len, 0, (size_t)pad);
+            spit(t->path, buf, (size_t)len + (size_t)pad);
+            struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
+            assert_replayed(t, whole, lens);
+            struct journal_stats st;
+            journal_stats(j, &st);
+            assert_int_equal(st.cut_bytes, cut);
+            assert_int_equal(st.bytes, end);
+            if (cut) {
+                char want[96];
+                snprintf(want, sizeof want, "offset=%llu cut_bytes=%llu", (unsigned long long)end,
+                         (unsigned long long)cut);
+                assert_non_null(strstr(warn_line, want));
+            } else {
+                assert_int_equal(n_warn, 0);
+            }
+            assert_int_equal(append_pat(j, 5), (uint64_t)whole + 1);
+            journal_close(j);
+            assert_int_equal(file_size(t->path), end + OVH + 5);
+            j = open_ok(t, JOURNAL_SYNC_NONE);
+            assert_int_equal(t->n, whole + 1);
+            assert_int_equal(t->got[whole].len, 5);
+            assert_int_equal(t->got[whole].data[4], pat((uint64_t)whole + 1, 4));
+            journal_close(j);
+            memcpy(buf, orig, n);
         }
-        assert_int_equal(append_pat(j, 5), (uint64_t)whole + 1);
-        journal_close(j);
-        j = open_ok(t, JOURNAL_SYNC_NONE);
-        assert_int_equal(t->n, whole + 1);
-        assert_int_equal(t->got[whole].len, 5);
-        assert_int_equal(t->got[whole].data[4], pat((uint64_t)whole + 1, 4));
-        journal_close(j);
     }
+    free(buf);
     free(orig);
 }
 
@@ -466,7 +504,7 @@ static void test_bitflip_middle(void **state)
         orig[b] ^= (uint8_t)(1u << (b % 8));
         struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
         assert_replayed(t, 2, lens);
-        assert_int_equal(file_size(t->path), start);
+        assert_int_equal(bytes_of(j), start);
         struct journal_stats st;
         journal_stats(j, &st);
         assert_int_equal(st.cut_bytes, total - start);
@@ -495,7 +533,7 @@ static void expect_cut(struct t *t, const uint8_t *p, size_t n, int records, siz
     spit(t->path, p, n);
     struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
     assert_int_equal(t->n, records);
-    assert_int_equal(file_size(t->path), at);
+    assert_int_equal(bytes_of(j), at);
     assert_non_null(strstr(warn_line, reason));
     assert_int_equal(journal_last_seq(j), (uint64_t)records);
     journal_close(j);
@@ -562,7 +600,7 @@ static void test_foreign_and_torn_header(void **state)
         struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
         assert_true(journal_epoch_us(j) >= before);
         assert_int_equal(t->n, 0);
-        assert_int_equal(file_size(t->path), HDR);
+        assert_int_equal(bytes_of(j), HDR);
         struct journal_stats st;
         journal_stats(j, &st);
         assert_int_equal(st.cut_bytes, n);
@@ -663,7 +701,7 @@ static void test_group_commit_syncs(void **state)
     assert_int_equal(st.commits, 1);
     assert_true(st.last_commit_ns > 0 && st.max_commit_ns >= st.last_commit_ns);
     journal_close(j);
-    assert_int_equal(n_fdatasync, 2);
+    assert_int_equal(n_fdatasync, 3); /* the truncation to the records at close */
 
     n_fdatasync = n_fsync = n_dir_fsync = 0;
     assert_int_equal(truncate(t->path, (off_t)file_size(t->path) - 1), 0);
@@ -671,12 +709,17 @@ static void test_group_commit_syncs(void **state)
     assert_int_equal(t->n, 99);
     assert_int_equal(n_fsync, 1); /* the cut */
     assert_int_equal(n_dir_fsync, 0);
+    for (int i = 0; i < 10; i++) { /* one sync per commit, growing the map or not */
+        append_pat(j, i == 5 ? (size_t)5 << 20 : 50);
+        assert_int_equal(journal_commit(j, &e), 0);
+        assert_int_equal(n_fdatasync, i + 1);
+    }
     journal_close(j);
 
     n_fdatasync = n_fsync = 0;
     assert_int_equal(truncate(t->path, (off_t)file_size(t->path) - 1), 0);
     j = open_ok(t, JOURNAL_SYNC_NONE); /* with a cut */
-    assert_int_equal(t->n, 98);
+    assert_int_equal(t->n, 108);
     append_pat(j, 1);
     assert_int_equal(journal_commit(j, &e), 0);
     journal_close(j);
@@ -720,40 +763,80 @@ static void test_fdatasync_failure(void **state)
     journal_close(j);
 }
 
-/* RLIMIT_FSIZE lets the commit's first pwrite through in part and fails the next:
- * the loop went on after the short write, the journal failed, and the reopen cuts the
- * partial record. */
-static void test_short_write_failure(void **state)
+/* RLIMIT_FSIZE at the file's current size (its reservation): commits that fit go on
+ * without a system call; the first that needs more room fails in posix_fallocate (EFBIG),
+ * and the journal is failed for good. The reopen finds the records committed before. A
+ * reservation refused at open fails the open. */
+static void test_reservation_failure(void **state)
 {
     struct t *t = *state;
     struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
     append_pat(j, 10);
-    append_pat(j, 20);
     struct err e = {{0}};
     assert_int_equal(journal_commit(j, &e), 0);
-    uint64_t good = file_size(t->path);
     struct rlimit old, lim;
     assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
     lim = old;
-    lim.rlim_cur = (rlim_t)good + 20;
+    lim.rlim_cur = (rlim_t)file_size(t->path);
     void (*oldsig)(int) = signal(SIGXFSZ, SIG_IGN);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
-    append_pat(j, 100);
-    int rc = journal_commit(j, &e);
+    append_pat(j, 20);
+    int rc1 = journal_commit(j, &e); /* fits in the reservation */
+    append_pat(j, (size_t)8 << 20);
+    int rc2 = journal_commit(j, &e);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
-    signal(SIGXFSZ, oldsig);
-    assert_int_equal(rc, -1);
-    assert_non_null(strstr(e.msg, "write: "));
+    assert_int_equal(rc1, 0);
+    assert_int_equal(rc2, -1);
+    assert_non_null(strstr(e.msg, "fallocate: "));
     assert_non_null(strstr(e.msg, strerror(EFBIG)));
-    assert_int_equal(file_size(t->path), good + 20);
-    assert_failed_for_good(t, j, "write");
+    assert_failed_for_good(t, j, "fallocate");
     journal_close(j);
     j = open_ok(t, JOURNAL_SYNC_NONE);
     const size_t lens[] = {10, 20};
     assert_replayed(t, 2, lens);
     struct journal_stats st;
     journal_stats(j, &st);
-    assert_int_equal(st.cut_bytes, 20);
+    assert_int_equal(st.cut_bytes, 0);
+    journal_close(j);
+
+    lim.rlim_cur = (rlim_t)file_size(t->path) + 100;
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    forget(t);
+    j = journal_open(t->path, JOURNAL_SYNC_NONE, collect, t, &e);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, oldsig);
+    assert_null(j);
+    assert_non_null(strstr(e.msg, "fallocate: "));
+    j = open_ok(t, JOURNAL_SYNC_NONE);
+    assert_replayed(t, 2, lens);
+    journal_close(j);
+}
+
+/* The reservation grows across commits (the map moves) and by more than twice in one
+ * commit; every byte committed before a growth is still there. */
+static void test_growth(void **state)
+{
+    struct t *t = *state;
+    enum { N = 24 };
+    size_t lens[N];
+    struct journal *j = open_ok(t, JOURNAL_SYNC_NONE);
+    struct err e;
+    uint64_t reserved = file_size(t->path);
+    int grew = 0;
+    for (int i = 0; i < N; i++) {
+        lens[i] = i == N - 1 ? JOURNAL_RECORD_MAX : (size_t)(i + 1) * 100000;
+        append_pat(j, lens[i]);
+        if (i % 3 == 2 || i == N - 1) assert_int_equal(journal_commit(j, &e), 0);
+        if (file_size(t->path) > reserved) grew++;
+        reserved = file_size(t->path);
+        assert_true(reserved >= bytes_of(j) && reserved % (4u << 20) == 0);
+    }
+    assert_true(grew >= 3);
+    uint64_t total = bytes_of(j);
+    journal_close(j);
+    assert_int_equal(file_size(t->path), total);
+    j = open_ok(t, JOURNAL_SYNC_NONE);
+    assert_replayed(t, N, lens);
     journal_close(j);
 }
 
@@ -787,7 +870,8 @@ int main(void)
         T(test_many_records),
         T(test_group_commit_syncs),
         T(test_fdatasync_failure),
-        T(test_short_write_failure),
+        T(test_reservation_failure),
+        T(test_growth),
         T(test_lock),
     };
 #undef T
