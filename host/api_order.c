@@ -52,20 +52,6 @@ static int opt_number(lua_State *L, int idx, const char *fn, const char *key, do
     return present;
 }
 
-static const char *opt_string(lua_State *L, int idx, const char *fn, const char *key)
-{
-    lua_getfield(L, idx, key);
-    const char *s = NULL;
-    if (!lua_isnil(L, -1)) {
-        if (lua_type(L, -1) != LUA_TSTRING)
-            luaL_error(L, "bad option '%s' to '%s' (string expected, got %s)", key, fn,
-                       luaL_typename(L, -1));
-        s = lua_tostring(L, -1); /* the table keeps it alive */
-    }
-    lua_pop(L, 1);
-    return s;
-}
-
 /* Refuses keys other than those listed: a typo must not silently drop a stop loss. */
 static void check_keys(lua_State *L, int idx, const char *fn, const char *const *keys)
 {
@@ -100,10 +86,58 @@ static lua_Number number_arg(lua_State *L, int idx, const char *fn)
     return lua_tonumber(L, idx);
 }
 
+/* One pass over buy()/sell()'s options table (at idx): each key is checked once, an
+ * unknown key or a wrong type raises an error naming it. */
+static void read_opts(lua_State *L, int idx, const char *fn, struct oms_submit *s)
+{
+    enum { PRICE, TIF, TAG };
+    static const struct {
+        const char *name;
+        int kind;
+        unsigned bit; /* REQ_* for prices */
+    } opts[] = {{"limit", PRICE, REQ_LIMIT},
+                {"stop", PRICE, REQ_STOP},
+                {"trail", PRICE, REQ_TRAIL},
+                {"take_profit", PRICE, REQ_TAKE_PROFIT},
+                {"stop_loss", PRICE, REQ_STOP_LOSS},
+                {"tif", TIF, 0},
+                {"tag", TAG, 0}};
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        const char *key = lua_type(L, -2) == LUA_TSTRING ? lua_tostring(L, -2) : "?";
+        size_t k = 0;
+        while (k < ARRAY_LEN(opts) && strcmp(key, opts[k].name) != 0) k++;
+        if (k == ARRAY_LEN(opts) || lua_type(L, -2) != LUA_TSTRING)
+            luaL_error(L, "bad option '%s' to '%s' (unknown option)", key, fn);
+        int want = opts[k].kind == PRICE ? LUA_TNUMBER : LUA_TSTRING;
+        if (lua_type(L, -1) != want)
+            luaL_error(L, "bad option '%s' to '%s' (%s expected, got %s)", key, fn,
+                       want == LUA_TNUMBER ? "number" : "string", luaL_typename(L, -1));
+        if (opts[k].kind == PRICE) {
+            unsigned bit = opts[k].bit;
+            double v = lua_tonumber(L, -1);
+            s->req.has |= bit;
+            if (bit == REQ_LIMIT) s->req.limit = v;
+            else if (bit == REQ_STOP) s->req.stop = v;
+            else if (bit == REQ_TRAIL) s->req.trail = v;
+            else if (bit == REQ_TAKE_PROFIT) s->req.take_profit = v;
+            else s->req.stop_loss = v;
+        } else if (opts[k].kind == TIF) {
+            const char *tif = lua_tostring(L, -1);
+            if ((int)(s->tif = order_tif_parse(tif)) < 0)
+                luaL_error(L, "bad option 'tif' to '%s' (day, gtc, ioc or fok expected, got '%s')",
+                           fn, tif);
+        } else {
+            s->tag = lua_tostring(L, -1); /* the table keeps it alive */
+            if (strlen(s->tag) >= ORDER_TAG_MAX)
+                luaL_error(L, "bad option 'tag' to '%s' (at most %d bytes)", fn, ORDER_TAG_MAX - 1);
+        }
+        lua_pop(L, 1);
+    }
+}
+
 static int place(lua_State *L, int side, const char *fn)
 {
-    static const char *const keys[] = {"limit",     "stop",  "tif", "take_profit",
-                                       "stop_loss", "trail", "tag", NULL};
     struct api_ctx *c;
     struct oms *o = oms_of(L, &c);
     struct oms_submit s = {.tif = TIF_DAY};
@@ -115,19 +149,7 @@ static int place(lua_State *L, int side, const char *fn)
         if (lua_type(L, 3) != LUA_TTABLE)
             luaL_error(L, "bad argument #3 to '%s' (table expected, got %s)", fn,
                        luaL_typename(L, 3));
-        check_keys(L, 3, fn, keys);
-        if (opt_number(L, 3, fn, "limit", &s.req.limit)) s.req.has |= REQ_LIMIT;
-        if (opt_number(L, 3, fn, "stop", &s.req.stop)) s.req.has |= REQ_STOP;
-        if (opt_number(L, 3, fn, "trail", &s.req.trail)) s.req.has |= REQ_TRAIL;
-        if (opt_number(L, 3, fn, "take_profit", &s.req.take_profit)) s.req.has |= REQ_TAKE_PROFIT;
-        if (opt_number(L, 3, fn, "stop_loss", &s.req.stop_loss)) s.req.has |= REQ_STOP_LOSS;
-        const char *tif = opt_string(L, 3, fn, "tif");
-        if (tif && (int)(s.tif = order_tif_parse(tif)) < 0)
-            luaL_error(L, "bad option 'tif' to '%s' (day, gtc, ioc or fok expected, got '%s')", fn,
-                       tif);
-        s.tag = opt_string(L, 3, fn, "tag");
-        if (s.tag && strlen(s.tag) >= ORDER_TAG_MAX)
-            luaL_error(L, "bad option 'tag' to '%s' (at most %d bytes)", fn, ORDER_TAG_MAX - 1);
+        read_opts(L, 3, fn, &s);
     }
     if ((s.req.has & REQ_TRAIL) && (s.req.has & (REQ_LIMIT | REQ_STOP)))
         luaL_error(L, "bad options to '%s' (trail cannot be combined with limit or stop)", fn);

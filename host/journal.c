@@ -571,6 +571,14 @@ int journal_commit(struct journal *j, struct err *e)
     return 0;
 }
 
+int journal_reserve_ahead(struct journal *j, struct err *e)
+{
+    if (j->failed || j->size <= j->cap / 2) return 0;
+    const char *what;
+    if (reserve(j, j->cap + 1, &what) != 0) return commit_failed(j, what, e);
+    return 0;
+}
+
 int journal_failed(const struct journal *j)
 {
     return j->failed;

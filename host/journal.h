@@ -78,6 +78,9 @@ size_t journal_pending(const struct journal *j);
  * stop sending orders — fail closed). */
 int journal_commit(struct journal *j, struct err *e);
 int journal_failed(const struct journal *j);
+/* Grows the reservation when more than half of it is used, so that a later commit (on
+ * the path of an order) does not pay for it. Returns 0, or -1 with e (then failed). */
+int journal_reserve_ahead(struct journal *j, struct err *e);
 
 /* Epoch of the file (µs, from its header): with the order id it makes client order ids
  * unique across restarts even if ids were reused after the file was replaced. */

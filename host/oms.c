@@ -411,7 +411,11 @@ void oms_flush(struct oms *o)
         ASSERT(round < 1000000);
     }
     free(batch);
-    order_book_reserve(o->book); /* after the sends: the next orders take no page faults */
+    /* after the sends: the next orders take no page faults and no journal growth */
+    order_book_reserve(o->book);
+    struct err re;
+    if (o->journal && journal_reserve_ahead(o->journal, &re) != 0)
+        log_error("oms", "journal reservation failed; new orders refused", "error=%s", re.msg);
     if (o->pf_dirty) {
         o->pf_dirty = 0;
         risk_update(o->risk);

@@ -46,6 +46,11 @@ static void put_int(struct buf *b, const char *prefix, int64_t v)
     buf_put(b, p, (size_t)(tmp + sizeof tmp - p));
 }
 
+static void put_nonzero(struct buf *b, const char *prefix, int64_t v)
+{
+    if (v) put_int(b, prefix, v);
+}
+
 static void put_str(struct buf *b, const char *prefix, const char *s)
 {
     buf_puts(b, prefix);
@@ -90,19 +95,20 @@ void oms_journal_order(struct oms *o, const struct order *d)
     put_int(b, ",\"tif\":", d->tif);
     put_int(b, ",\"role\":", d->role);
     put_int(b, ",\"qty\":", d->qty);
-    put_int(b, ",\"lim\":", d->limit_px);
-    put_int(b, ",\"stop\":", d->stop_px);
-    put_int(b, ",\"trail\":", d->trail_px);
-    put_int(b, ",\"tp\":", d->tp_px);
-    put_int(b, ",\"sl\":", d->sl_px);
-    put_int(b, ",\"parent\":", (int64_t)d->parent);
-    put_int(b, ",\"sib\":", (int64_t)d->sibling);
-    put_int(b, ",\"x0\":", (int64_t)d->exits[0]);
-    put_int(b, ",\"x1\":", (int64_t)d->exits[1]);
-    put_int(b, ",\"held\":", d->held);
-    put_int(b, ",\"exp\":", d->expire_us);
+    /* fields that are zero are left out (replay reads a missing field as 0) */
+    put_nonzero(b, ",\"lim\":", d->limit_px);
+    put_nonzero(b, ",\"stop\":", d->stop_px);
+    put_nonzero(b, ",\"trail\":", d->trail_px);
+    put_nonzero(b, ",\"tp\":", d->tp_px);
+    put_nonzero(b, ",\"sl\":", d->sl_px);
+    put_nonzero(b, ",\"parent\":", (int64_t)d->parent);
+    put_nonzero(b, ",\"sib\":", (int64_t)d->sibling);
+    put_nonzero(b, ",\"x0\":", (int64_t)d->exits[0]);
+    put_nonzero(b, ",\"x1\":", (int64_t)d->exits[1]);
+    put_nonzero(b, ",\"held\":", d->held);
+    put_nonzero(b, ",\"exp\":", d->expire_us);
     put_int(b, ",\"ts\":", d->created_us);
-    put_int(b, ",\"flat\":", d->flatten);
+    put_nonzero(b, ",\"flat\":", d->flatten);
     buf_putc(b, '}');
     append(o, J_ORDER, b);
 }

@@ -837,6 +837,19 @@ static void test_growth(void **state)
     assert_int_equal(file_size(t->path), total);
     j = open_ok(t, JOURNAL_SYNC_NONE);
     assert_replayed(t, N, lens);
+    /* growing ahead: nothing to do while half is free, doubles once more than half used */
+    reserved = file_size(t->path);
+    assert_int_equal(journal_reserve_ahead(j, &e), 0);
+    uint64_t after = file_size(t->path);
+    if (bytes_of(j) > reserved / 2) assert_true(after >= 2 * reserved);
+    else assert_int_equal(after, reserved);
+    while (bytes_of(j) <= file_size(t->path) / 2) {
+        append_pat(j, 1000000);
+        assert_int_equal(journal_commit(j, &e), 0);
+    }
+    reserved = file_size(t->path);
+    assert_int_equal(journal_reserve_ahead(j, &e), 0);
+    assert_true(file_size(t->path) >= 2 * reserved);
     journal_close(j);
 }
 
