@@ -10,7 +10,10 @@
  * a record into `pending` (memory only); journal_commit grows the reservation when the
  * records do not fit (to max(2 x cap, needed), rounded up to RESERVE_CHUNK; mremap on
  * Linux), memcpys them into the map at `size` (no system call: the bytes are in the page
- * cache, so a killed process loses nothing a pwrite would have kept), then calls
+ * cache, so a killed process loses nothing a pwrite would have kept) when they are few,
+ * or pwrites them when they fill pages (from COPY_MAX bytes on: a system call per group
+ * costs less than a page fault per page of a shared mapping; the page cache keeps the
+ * two views of the file the same), then calls
  * fdatasync once: group commit. On Linux fdatasync writes back the pages dirtied through
  * a shared mapping of the file (as msync(MS_SYNC) does; fdatasync keeps one sync call per
  * commit, counted by the unit test). `size` moves only after both succeeded. A failed
@@ -61,6 +64,7 @@
 #include "log.h"
 #include "util.h"
 
+#define COPY_MAX     4096 /* commits this big are written, smaller ones copied */
 #define MAGIC        "LTJRNL01"
 #define MAGIC_LEN    8
 #define HEADER_LEN   16
@@ -559,7 +563,9 @@ int journal_commit(struct journal *j, struct err *e)
     int64_t t0 = mono_ns();
     const char *what;
     if (reserve(j, j->size + j->pending.len, &what) != 0) return commit_failed(j, what, e);
-    memcpy(j->map + j->size, j->pending.p, j->pending.len);
+    if (j->pending.len < COPY_MAX) memcpy(j->map + j->size, j->pending.p, j->pending.len);
+    else if (write_full(j->fd, j->pending.p, j->pending.len, j->size) != 0)
+        return commit_failed(j, "write", e);
     if (j->sync == JOURNAL_SYNC_FDATASYNC && fdatasync(j->fd) != 0)
         return commit_failed(j, "fdatasync", e);
     int64_t dt = mono_ns() - t0;
