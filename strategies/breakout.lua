@@ -34,6 +34,7 @@
 --          state.breakouts = breakouts seen since the strategy first started
 -- A live change of channel or atr restarts that symbol's channel on its next bar.
 local ind = require "indicators"
+local olib = require "lib.orders"
 
 local bar_tf = "1s"
 
@@ -61,7 +62,7 @@ local function bad_params()
 end
 
 local function to_tick(px)
-  return math.floor(px / params.tick + 0.5) * params.tick
+  return olib.to_tick(px, params.tick)
 end
 
 local function new_channel()
@@ -86,14 +87,7 @@ end
 
 -- ---- orders ---------------------------------------------------------------------------
 
--- Quantities still working in symbol: to buy, to sell.
-local function working(symbol)
-  local buys, sells = 0, 0
-  for _, o in ipairs(orders(symbol)) do
-    if o.side == "buy" then buys = buys + o.leaves else sells = sells + o.leaves end
-  end
-  return buys, sells
-end
+local working = olib.working -- quantities still working in a symbol: to buy, to sell
 
 local function enter(symbol, close, atr)
   if position(symbol) ~= 0 then return end
@@ -168,11 +162,10 @@ function on_bar(bar)
 end
 
 function on_fill(f)
-  log.info("fill id=%d side=%s qty=%s sym=%s price=%.2f pos=%s t=%.6f", f.order_id, f.side,
-           f.qty, f.symbol, f.price, position(f.symbol), f.time)
+  olib.log_fill(f)
 end
 
-local ended = { FILLED = true, CANCELED = true, REJECTED = true, EXPIRED = true }
+local ended = olib.ended
 
 function on_order(o)
   if ended[o.status] then

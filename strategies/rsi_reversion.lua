@@ -38,6 +38,7 @@
 --          state.working[symbol] = { id = order id, kind = "entry" | "exit", time = sent,
 --                                    after = "exit" | "flatten" (once canceled), px }
 local ind = require "indicators"
+local olib = require "lib.orders"
 
 local bar_tf = "1s"
 
@@ -86,17 +87,10 @@ end
 -- ---- orders ---------------------------------------------------------------------------
 
 local function to_tick(px)
-  return math.floor(px / params.tick + 0.5) * params.tick
+  return olib.to_tick(px, params.tick)
 end
 
--- Quantities still working in symbol: to buy, to sell.
-local function working(symbol)
-  local buys, sells = 0, 0
-  for _, o in ipairs(orders(symbol)) do
-    if o.side == "buy" then buys = buys + o.leaves else sells = sells + o.leaves end
-  end
-  return buys, sells
-end
+local working = olib.working -- quantities still working in a symbol: to buy, to sell
 
 -- Sends a limit order and remembers it as the symbol's working order.
 local function send(side, symbol, qty, px, kind)
@@ -232,11 +226,10 @@ function on_bar(bar)
 end
 
 function on_fill(f)
-  log.info("fill id=%d side=%s qty=%s sym=%s price=%.2f pos=%s t=%.6f", f.order_id, f.side,
-           f.qty, f.symbol, f.price, position(f.symbol), f.time)
+  olib.log_fill(f)
 end
 
-local ended = { FILLED = true, CANCELED = true, REJECTED = true, EXPIRED = true }
+local ended = olib.ended
 
 function on_order(o)
   if not ended[o.status] then return end

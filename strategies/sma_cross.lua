@@ -26,6 +26,7 @@
 -- A live change of fast or slow restarts the averages of each symbol on its next
 -- bar; the first bar of a symbol warms the averages from history() when it can.
 local ind = require "indicators"
+local olib = require "lib.orders"
 
 local bar_tf = "1s"   -- 1s bars so the demo feed produces crossings within minutes
 
@@ -77,14 +78,7 @@ end
 
 -- ---- orders ---------------------------------------------------------------------------
 
--- Quantities still working in symbol: to buy, to sell.
-local function working(symbol)
-  local buys, sells = 0, 0
-  for _, o in ipairs(orders(symbol)) do
-    if o.side == "buy" then buys = buys + o.leaves else sells = sells + o.leaves end
-  end
-  return buys, sells
-end
+local working = olib.working -- quantities still working in a symbol: to buy, to sell
 
 local function enter(symbol)
   state.exit_after[symbol] = nil             -- a buy crossing undoes a pending exit
@@ -171,11 +165,10 @@ function on_bar(bar)
 end
 
 function on_fill(f)
-  log.info("fill id=%d side=%s qty=%s sym=%s price=%.2f pos=%s t=%.6f", f.order_id, f.side,
-           f.qty, f.symbol, f.price, position(f.symbol), f.time)
+  olib.log_fill(f)
 end
 
-local ended = { FILLED = true, CANCELED = true, REJECTED = true, EXPIRED = true }
+local ended = olib.ended
 
 function on_order(o)
   if not ended[o.status] then return end
