@@ -1,6 +1,7 @@
 /* oms.c: the order flow (see oms.h): submit, cancel, replace, flatten, the group-commit
  * flush, venue reports, brackets and OCO, marks, the kill switch and the per-second
- * tick. Journal records, replay and reconciliation live in oms_journal.c.
+ * tick. Journal records, replay and reconciliation live in oms_journal.c; what the risk
+ * guardian sees (the risk_env callbacks, tracked exposure) in oms_exposure.c.
  *
  * Invariants:
  *  - an order is in the book and its J_ORDER record is buffered before its id is
@@ -28,9 +29,7 @@
 #include "fixed.h"
 #include "host.h"
 #include "log.h"
-#include "market.h"
 #include "oms_internal.h"
-#include "strategy.h"
 #include "tz.h"
 #include "util.h"
 
@@ -432,14 +431,13 @@ static void on_flush_ev(evutil_socket_t fd, short what, void *arg)
 
 /* ---- new orders ------------------------------------------------------------------------ */
 
-static int env_reference(void *arg, int sym, int64_t *px, int64_t *ts_us);
-
 static struct order *new_order(struct oms *o, const struct order *tmpl)
 {
     struct order *ord = order_book_add(o->book, tmpl);
     ord->created_us = ord->updated_us = now_us(o);
     int64_t ts;
-    if (!ord->limit_px && !ord->stop_px && env_reference(o, ord->sym, &ord->expo_px, &ts) != 0)
+    if (!ord->limit_px && !ord->stop_px &&
+        oms_reference_price(o, ord->sym, &ord->expo_px, &ts) != 0)
         ord->expo_px = portfolio_mark_of(o->pf, ord->sym);
     oms_expo_apply(o, ord, +1);
     return ord;
@@ -819,61 +817,6 @@ const struct buf *oms_recovered_state(const struct oms *o, const char *strategy)
     return NULL;
 }
 
-/* ---- the risk guardian's view of the world ----------------------------------------------- */
-
-static int env_reference(void *arg, int sym, int64_t *px, int64_t *ts_us)
-{
-    struct oms *o = arg;
-    int64_t qts = 0, tts = 0;
-    const struct quote *q = market_quote(o->h->market, sym, &qts, NULL);
-    if (q && q->bid_px > 0 && q->ask_px > 0) {
-        *px = (q->bid_px + q->ask_px) / 2;
-        *ts_us = qts;
-        return 0;
-    }
-    const struct trade *t = market_trade(o->h->market, sym, &tts, NULL);
-    if (!t) return -1;
-    *px = t->px;
-    *ts_us = tts;
-    return 0;
-}
-
-static int64_t env_last_data(void *arg, int sym)
-{
-    struct oms *o = arg;
-    int64_t qts = 0, tts = 0;
-    if (!market_quote(o->h->market, sym, &qts, NULL)) qts = 0;
-    if (!market_trade(o->h->market, sym, &tts, NULL)) tts = 0;
-    return qts > tts ? qts : tts;
-}
-
-static void env_exposure(void *arg, const char *strategy, int sym, struct risk_exposure *out)
-{
-    struct oms *o = arg;
-    memset(out, 0, sizeof *out);
-    out->position = portfolio_qty(o->pf, strategy, sym);
-    struct portfolio_totals t;
-    portfolio_totals(o->pf, strategy, &t);
-    out->gross_exposure = t.gross_exposure;
-    oms_expo_query(o, strategy, sym, out);
-}
-
-static void env_pnl(void *arg, const char *strategy, int64_t *day_pnl, int64_t *drawdown)
-{
-    struct oms *o = arg;
-    struct portfolio_totals t;
-    portfolio_totals(o->pf, strategy, &t);
-    *day_pnl = t.day_pnl;
-    *drawdown = t.drawdown;
-}
-
-static int env_in_window(void *arg, const char *strategy, int64_t now)
-{
-    struct oms *o = arg;
-    struct strategy *st = o->h->strategies ? strategies_find(o->h->strategies, strategy) : NULL;
-    return st ? strategy_in_window(st, now) : 1;
-}
-
 /* ---- open and close ---------------------------------------------------------------------- */
 
 static int open_venue(struct oms *o, struct err *e)
@@ -898,8 +841,8 @@ struct oms *oms_open(struct host *h, const struct oms_config *cfg, struct err *e
     oms_expo_init(o);
     o->pf = portfolio_new(&h->instruments, cash,
                           cfg->periods_per_year > 0 ? cfg->periods_per_year : 252.0 * 23400);
-    struct risk_env env = {&h->instruments, o,       env_reference, env_last_data,
-                           env_exposure,    env_pnl, env_in_window};
+    struct risk_env env;
+    oms_risk_env(o, &env);
     o->risk = risk_new(&cfg->risk, &env, h->bus, &h->clock);
     o->execs = strset_new();
     o->session_tz = tz_load(cfg->session_tz ? cfg->session_tz : "UTC", NULL, e);

@@ -1,4 +1,6 @@
-/* oms_exposure.c: what working orders add to each account's exposure, kept up to date
+/* oms_exposure.c: what the risk guardian sees of the order manager (struct risk_env:
+ * reference prices, feed age, exposure, P&L, trading windows) and, behind the exposure,
+ * what working orders add to each account, kept up to date
  * as orders change, so a pre-trade risk check costs O(1) instead of a scan of every
  * working order (which made a batch of K orders cost O(K^2)).
  *
@@ -18,6 +20,7 @@
 
 #include "host.h"
 #include "market.h"
+#include "strategy.h"
 #include "oms_internal.h"
 #include "util.h"
 
@@ -163,4 +166,69 @@ void oms_expo_query(struct oms *o, const char *strategy, int sym, struct risk_ex
     out->working_orders = a->count;
     out->gross_exposure += a->notional;
     if (a->limits[sym] > 0) best_own(o, strategy, sym, out);
+}
+
+/* ---- the risk guardian's view of the world ----------------------------------------------- */
+
+int oms_reference_price(struct oms *o, int sym, int64_t *px, int64_t *ts_us)
+{
+    int64_t qts = 0, tts = 0;
+    const struct quote *q = market_quote(o->h->market, sym, &qts, NULL);
+    if (q && q->bid_px > 0 && q->ask_px > 0) {
+        *px = (q->bid_px + q->ask_px) / 2;
+        *ts_us = qts;
+        return 0;
+    }
+    const struct trade *t = market_trade(o->h->market, sym, &tts, NULL);
+    if (!t) return -1;
+    *px = t->px;
+    *ts_us = tts;
+    return 0;
+}
+
+static int64_t env_last_data(void *arg, int sym)
+{
+    struct oms *o = arg;
+    int64_t qts = 0, tts = 0;
+    if (!market_quote(o->h->market, sym, &qts, NULL)) qts = 0;
+    if (!market_trade(o->h->market, sym, &tts, NULL)) tts = 0;
+    return qts > tts ? qts : tts;
+}
+
+static void env_exposure(void *arg, const char *strategy, int sym, struct risk_exposure *out)
+{
+    struct oms *o = arg;
+    memset(out, 0, sizeof *out);
+    out->position = portfolio_qty(o->pf, strategy, sym);
+    struct portfolio_totals t;
+    portfolio_totals(o->pf, strategy, &t);
+    out->gross_exposure = t.gross_exposure;
+    oms_expo_query(o, strategy, sym, out);
+}
+
+static void env_pnl(void *arg, const char *strategy, int64_t *day_pnl, int64_t *drawdown)
+{
+    struct oms *o = arg;
+    struct portfolio_totals t;
+    portfolio_totals(o->pf, strategy, &t);
+    *day_pnl = t.day_pnl;
+    *drawdown = t.drawdown;
+}
+
+static int env_in_window(void *arg, const char *strategy, int64_t now)
+{
+    struct oms *o = arg;
+    struct strategy *st = o->h->strategies ? strategies_find(o->h->strategies, strategy) : NULL;
+    return st ? strategy_in_window(st, now) : 1;
+}
+
+static int env_reference(void *arg, int sym, int64_t *px, int64_t *ts_us)
+{
+    return oms_reference_price(arg, sym, px, ts_us);
+}
+
+void oms_risk_env(struct oms *o, struct risk_env *env)
+{
+    *env = (struct risk_env){&o->h->instruments, o,       env_reference, env_last_data,
+                             env_exposure,       env_pnl, env_in_window};
 }

@@ -14,6 +14,7 @@ struct event;
 struct tz;
 struct expo_acct;
 struct risk_exposure;
+struct risk_env;
 
 /* Journal record types (one JSON object each, except J_STATE). */
 enum jrec {
@@ -88,6 +89,11 @@ void oms_expo_rebuild(struct oms *o);
 void oms_expo_apply(struct oms *o, const struct order *d, int sign);
 /* Fills the working-order fields of out; adds the working notional to gross_exposure. */
 void oms_expo_query(struct oms *o, const char *strategy, int sym, struct risk_exposure *out);
+/* The reference price of sym (quote mid, else last trade) and its time: 0, or -1 when
+ * the symbol has no market data yet. */
+int oms_reference_price(struct oms *o, int sym, int64_t *px, int64_t *ts_us);
+/* The callbacks risk_new needs, bound to o. */
+void oms_risk_env(struct oms *o, struct risk_env *env);
 
 /* oms_journal.c */
 void oms_journal_order(struct oms *o, const struct order *ord);

@@ -169,8 +169,7 @@ local ended = olib.ended
 
 function on_order(o)
   if ended[o.status] then
-    log.info("done id=%d status=%s role=%s sym=%s filled=%s reason=%s parent=%s", o.id,
-             o.status, o.role, o.symbol, o.filled, o.reason or "-", o.parent or "-")
+    olib.log_done(o)
   elseif o.role ~= "entry" and o.role ~= "single" and o.status == "ACCEPTED" then
     log.info("exit id=%d role=%s parent=%s qty=%s px=%.2f", o.id, o.role, o.parent, o.qty,
              o.limit or o.stop)

@@ -30,7 +30,7 @@
 -- Signals: "oversold" / "overbought" { symbol, rsi, threshold, price, time }
 -- Log:     "sent id= side= qty= sym= type= limit=", "replace id= limit=", "flatten sym=
 --          qty= orders=", "fill id= side= qty= sym= price= pos= t=", "done id= status=
---          role= sym= filled= reason=" (an order ended), a warn "refused side= qty= sym=
+--          role= sym= filled= reason= parent=" (an order ended), a warn "refused side= qty= sym=
 --          reason=" when the host refuses an order (or "cancel id= refused: reason"), and
 --          at on_stop the account's fills and realized P&L.
 -- State:   state.rsi[symbol] = { rsi = indicator, close = last close }
@@ -233,8 +233,7 @@ local ended = olib.ended
 
 function on_order(o)
   if not ended[o.status] then return end
-  log.info("done id=%d status=%s role=%s sym=%s filled=%s reason=%s", o.id, o.status, o.role,
-           o.symbol, o.filled, o.reason or "-")
+  olib.log_done(o)
   local w = state.working[o.symbol]
   if not (w and w.id == o.id) then return end
   state.working[o.symbol] = nil

@@ -17,7 +17,7 @@
 --          is logged (warn) and the crossing passes; the next one tries again.
 -- Signals: "cross" { symbol, side = "buy" | "sell", fast, slow, price, time }
 -- Log:     "sent id= side= qty= sym= type=", "flatten sym= qty= orders=", "fill id= side=
---          qty= sym= price= pos= t=", "done id= status= role= sym= filled= reason=" (an
+--          qty= sym= price= pos= t=", "done id= status= role= sym= filled= reason= parent=" (an
 --          order ended), a warn "refused side= qty= sym= reason=" when the host refuses
 --          an order, and at on_stop the account's fills and realized P&L.
 -- State:   state.pairs[symbol] = { fast = sma, slow = sma, side = "above" | "below" }
@@ -172,8 +172,7 @@ local ended = olib.ended
 
 function on_order(o)
   if not ended[o.status] then return end
-  log.info("done id=%d status=%s role=%s sym=%s filled=%s reason=%s", o.id, o.status, o.role,
-           o.symbol, o.filled, o.reason or "-")
+  olib.log_done(o)
   -- an entry canceled at a sell crossing has ended: sell whatever it bought
   if o.side == "buy" and state.exit_after[o.symbol] then
     local buys = working(o.symbol)
