@@ -1,0 +1,68 @@
+/* event_log.h: the recent events, by sequence number, for /api/events, the WebSocket
+ * stream (resume after reconnect) and the page's feeds (signals, alerts, denials).
+ *
+ * Two rings of copies of published events: one of every event, and one of every event
+ * but MARKET_DATA (market data is most of the traffic; without it the second ring
+ * covers hours, so a client that does not want ticks can resume from long ago). Each
+ * slot keeps the event's typed payload (market data, bars, orders) or its data as JSON
+ * text, and its JSON shape (event.h) built on first use and cached, so fan-out to many
+ * clients serializes an event once. Storage is allocated up front; pushing a market
+ * event allocates nothing.
+ *
+ * Single-threaded (loop thread). */
+#ifndef LUATRADE_EVENT_LOG_H
+#define LUATRADE_EVENT_LOG_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "event.h"
+#include "instrument.h"
+
+struct event_log;
+struct bus;
+
+/* all_cap, other_cap: slots in each ring (rounded up to a power of two). ins must outlive
+ * the log. */
+struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct instruments *ins);
+void event_log_free(struct event_log *l);
+
+/* Subscribes the log to every event type of bus (call once, early: the log must see
+ * events in sequence order). */
+void event_log_attach(struct event_log *l, struct bus *bus);
+/* Records ev (normally through the bus subscription; tests call it directly). */
+void event_log_push(struct event_log *l, const struct event *ev);
+
+/* What a reader may ask for: a type mask and an optional symbol filter. */
+struct event_filter {
+    uint64_t types;       /* EV_BIT mask; 0 means every type */
+    const int *syms;      /* instrument ids; events without a symbol always pass */
+    int nsyms;            /* 0: every symbol */
+};
+int event_filter_match(const struct event_filter *f, enum event_type type, int sym);
+
+/* The oldest sequence number still held for a reader with filter f (the ring that
+ * covers f: the non-market ring when f excludes MARKET_DATA), or last+1 when empty. */
+uint64_t event_log_first(const struct event_log *l, const struct event_filter *f);
+uint64_t event_log_last(const struct event_log *l);
+
+/* Calls fn for each held event with seq > after that matches f, in order, until fn
+ * returns nonzero or max events were passed (max <= 0: no limit). json is the event's
+ * JSON shape (valid until the next push). Returns the sequence number of the last event
+ * examined (passed to fn or filtered out), or `after` when none: a reader resumes from
+ * there. */
+typedef int (*event_log_fn)(uint64_t seq, enum event_type type, const char *json, size_t len,
+                            void *arg);
+uint64_t event_log_scan(struct event_log *l, uint64_t after, const struct event_filter *f,
+                        int max, event_log_fn fn, void *arg);
+
+/* Like event_log_scan, but the newest n matching events (oldest first): for "recent
+ * alerts", "recent fills". */
+void event_log_recent(struct event_log *l, const struct event_filter *f, int n, event_log_fn fn,
+                      void *arg);
+
+/* The instrument id an event is about, or -1 (market data, bars and orders carry one;
+ * others when their data has a "symbol" field naming a known instrument). */
+int event_log_symbol_of(const struct event_log *l, const struct event *ev);
+
+#endif
