@@ -32,6 +32,10 @@ struct watch;
 struct sbx_watchdog;
 struct config;
 struct oms;
+struct http;
+struct event_log;
+struct ws;
+struct metrics;
 
 struct host {
     const struct config *cfg;
@@ -50,6 +54,11 @@ struct host {
     struct watch *watch;
     struct sbx_watchdog *wd;
     struct oms *oms;
+    struct event_log *events; /* recent events: /api/events, WebSocket resume */
+    struct http *http;        /* NULL when the server is off (http = { enabled = false }) */
+    struct ws *ws;            /* WebSocket sessions on /ws */
+    struct metrics *metrics;  /* /metrics: histograms and the loop-lag probe */
+    int64_t started_us;       /* wall time at start (uptime in /health) */
     struct event *kill_ev; /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
     int sbx_jit;      /* sandboxes run with the JIT compiler on */
