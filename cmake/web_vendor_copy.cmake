@@ -1,7 +1,7 @@
-cmake_minimum_required(VERSION 3.25)
 # cmake/web_vendor_copy.cmake: run by the web_vendor target (cmake/web.cmake) with
 # -DNODE_MODULES=<dir> -DDEST=<dir> -DFILES="src=name|src=name|...". Copies each allow-listed
 # file, and removes anything else from DEST so nothing stale is ever served.
+cmake_minimum_required(VERSION 3.25) # script mode: IN_LIST and file(COPY_FILE)
 if(NOT EXISTS "${NODE_MODULES}")
   message(FATAL_ERROR "web: ${NODE_MODULES} is missing. The page's vendor files (preact, htm, "
                       "lightweight-charts) come from npm: run `npm ci` in the repository root "

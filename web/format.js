@@ -1,4 +1,5 @@
-// format.js: how numbers, times and money read on the page. Pure functions, no DOM.
+// format.js: how numbers, times and money read on the page, and how an edited parameter
+// is read back (parseParam). Pure functions, no DOM.
 // Figures are shown in tabular digits and right-aligned by the style sheet; these
 // functions only decide the text. Missing values (null, undefined, NaN) read "—".
 
@@ -129,4 +130,20 @@ export function paramText(v) {
   if (v === null || v === undefined) return '';
   if (typeof v === 'object') return JSON.stringify(v);
   return String(v);
+}
+
+// Parses the text of an edit box into the type of the current value, or throws.
+export function parseParam(text, current) {
+  if (typeof current === 'number') {
+    const v = Number(String(text).trim());
+    if (String(text).trim() === '' || !Number.isFinite(v)) throw new Error('a number');
+    return v;
+  }
+  if (typeof current === 'boolean') return !!text;
+  if (typeof current === 'string') return String(text);
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new Error('JSON');
+  }
 }

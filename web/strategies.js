@@ -10,22 +10,6 @@ import { errorMessage, patch, post, seg } from './api.js';
 import * as fmt from './format.js';
 import { base, Empty, html, Num, Panel } from './ui.js';
 
-// Parses the text of an edit box into the type of the current value, or throws.
-export function parseParam(text, current) {
-  if (typeof current === 'number') {
-    const v = Number(String(text).trim());
-    if (String(text).trim() === '' || !Number.isFinite(v)) throw new Error('a number');
-    return v;
-  }
-  if (typeof current === 'boolean') return !!text;
-  if (typeof current === 'string') return String(text);
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error('JSON');
-  }
-}
-
 function ParamEditor({ st, onDone, setNote }) {
   const names = Object.keys(st.params || {}).sort();
   const [draft, setDraft] = useState(() => Object.fromEntries(names.map((k) => [k, st.params[k]])));
@@ -38,7 +22,7 @@ function ParamEditor({ st, onDone, setNote }) {
     try {
       for (const k of names) {
         const cur = st.params[k];
-        const v = typeof cur === 'boolean' ? !!draft[k] : parseParam(draft[k], cur);
+        const v = typeof cur === 'boolean' ? !!draft[k] : fmt.parseParam(draft[k], cur);
         if (fmt.paramText(v) !== fmt.paramText(cur)) body[k] = v;
       }
     } catch (err) {
