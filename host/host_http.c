@@ -16,7 +16,10 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "log_ring.h"
 #include "util.h"
+
+#define LOG_TAIL_LINES 2000
 
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
@@ -61,6 +64,7 @@ int host_start_http(struct host *h, struct err *e)
     };
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
+    h->logs = log_ring_new(LOG_TAIL_LINES);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
@@ -74,4 +78,6 @@ void host_stop_http(struct host *h)
 {
     http_free(h->http);
     h->http = NULL;
+    log_ring_free(h->logs);
+    h->logs = NULL;
 }
