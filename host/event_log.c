@@ -73,6 +73,8 @@ struct ring {
 
 struct event_log {
     const struct instruments *ins;
+    struct bus *bus; /* attached to, or NULL */
+    int sub;
     struct ring all, other;
     uint64_t last;
 };
@@ -137,6 +139,7 @@ struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct i
 void event_log_free(struct event_log *l)
 {
     if (!l) return;
+    if (l->bus) bus_unsubscribe(l->bus, l->sub);
     for (size_t i = 0; i <= l->all.mask; i++)
         buf_free(&((struct all_slot *)ring_slot(&l->all, i))->json);
     for (size_t i = 0; i <= l->other.mask; i++) {
@@ -156,7 +159,9 @@ static void on_event(const struct event *ev, void *arg)
 
 void event_log_attach(struct event_log *l, struct bus *bus)
 {
-    bus_subscribe(bus, EV_ALL, on_event, l);
+    ASSERT(!l->bus);
+    l->bus = bus;
+    l->sub = bus_subscribe(bus, EV_ALL, on_event, l);
 }
 
 int event_log_symbol_of(const struct event_log *l, const struct event *ev)

@@ -28,6 +28,8 @@ struct bus;
  * slot up front (calloc: pages are touched as the rings fill), plus each slot's JSON
  * once read. ins must outlive the log. */
 struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct instruments *ins);
+/* Unsubscribes from the bus it is attached to (which must still exist) and frees. NULL
+ * ok. */
 void event_log_free(struct event_log *l);
 
 /* Subscribes the log to every event type of bus (call once, early: the log must see

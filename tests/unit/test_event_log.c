@@ -383,8 +383,8 @@ static void test_attach(void **s)
     event_log_scan(l, 0, &not_market, 0, collect, &g);
     assert_int_equal(g.n, 1);
     assert_int_equal(g.seq[0], 6);
+    event_log_free(l); /* before the bus: it unsubscribes */
     bus_free(b);
-    event_log_free(l);
 }
 
 static int noop(uint64_t seq, enum event_type type, const char *json, size_t len, void *arg)
