@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "event_log.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
 #include "util.h"
+#include "ws.h"
 
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
@@ -61,6 +63,10 @@ int host_start_http(struct host *h, struct err *e)
     };
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
+    /* TEMP (ws helper): the event log and /ws until the lead wires them. */
+    h->events = event_log_new(65536, 16384, &h->instruments);
+    event_log_attach(h->events, h->bus);
+    h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, NULL);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
@@ -72,6 +78,10 @@ int host_start_http(struct host *h, struct err *e)
 
 void host_stop_http(struct host *h)
 {
+    ws_free(h->ws); /* TEMP (ws helper): sessions hold evhttp connections */
+    h->ws = NULL;
     http_free(h->http);
     h->http = NULL;
+    event_log_free(h->events); /* TEMP (ws helper) */
+    h->events = NULL;
 }
