@@ -34,7 +34,8 @@ static int cmd_version(int argc, char **argv);
 
 static const struct command commands[] = {
     {"run", cmd_run,
-     "[CONFIG] [--strategy FILE[:SYM,SYM]]... [--param k=v]... [--for DURATION] [--var DIR]",
+     "[CONFIG] [--strategy FILE[:SYM,SYM]]... [--param k=v]... [--for DURATION] [--var DIR]\n"
+     "           [--listen ADDR:PORT]",
      "run the host live (default config: config/default.lua)"},
     {"check", cmd_check, "SCRIPT...", "compile scripts and check their strategy{} declarations"},
     {"version", cmd_version, "", "print the version"},
@@ -76,6 +77,7 @@ static int cmd_version(int argc, char **argv)
 struct run_args {
     const char *config;
     const char *var;
+    const char *listen;
     int64_t for_us;
     char **strategies;
     int nstrategies;
@@ -89,7 +91,7 @@ static int parse_run(int argc, char **argv, struct run_args *a)
         const char *arg = argv[i];
         const char *val = i + 1 < argc ? argv[i + 1] : NULL;
         int takes = !strcmp(arg, "--strategy") || !strcmp(arg, "--param") ||
-                    !strcmp(arg, "--for") || !strcmp(arg, "--var");
+                    !strcmp(arg, "--for") || !strcmp(arg, "--var") || !strcmp(arg, "--listen");
         if (takes && !val) return usage_error("%s needs a value", arg);
         if (!strcmp(arg, "--strategy")) {
             a->strategies =
@@ -108,6 +110,8 @@ static int parse_run(int argc, char **argv, struct run_args *a)
             i++;
         } else if (!strcmp(arg, "--var")) {
             a->var = argv[++i];
+        } else if (!strcmp(arg, "--listen")) {
+            a->listen = argv[++i];
         } else if (arg[0] == '-') {
             return usage_error("unknown flag '%s'", arg);
         } else if (!a->config) {
@@ -202,6 +206,11 @@ static int cmd_run(int argc, char **argv)
         }
     params_copy(&cfg.cli_params, &a.params);
     cfg.var_dir = xstrdup(a.var);
+    if (a.listen) {
+        free(cfg.http_listen);
+        cfg.http_listen = xstrdup(a.listen);
+        cfg.http_enabled = 1;
+    }
     if (take_var(a.var, &lock_fd) != 0) {
         rc = 1;
         goto done;

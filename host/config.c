@@ -480,6 +480,52 @@ static int read_journal(struct walk *w, int t, struct config *cfg)
                : 0;
 }
 
+/* A list of non-empty strings without spaces or control characters (host names,
+ * origins). */
+static int read_name_list(struct walk *w, int t, const char *key, char ***out, int *n)
+{
+    lua_State *L = w->L;
+    int s = subtable(w, t, key);
+    if (s <= 0) return s;
+    size_t m = enter(w, key);
+    int rc = 0, len = (int)lua_objlen(L, s);
+    if (!is_list(L, s) && len != 0) rc = fail(w, "expected a list of strings");
+    *out = xcalloc((size_t)len + 1, sizeof **out);
+    for (int i = 1; i <= len && rc == 0; i++) {
+        lua_rawgeti(L, s, i);
+        const char *v = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        int ok = v && *v && strlen(v) < 256;
+        for (const char *p = v; ok && *p; p++) ok = (unsigned char)*p > ' ' && *p != 0x7f;
+        if (!ok) {
+            size_t m2 = enter_index(w, i);
+            rc = fail(w, "expected a name without spaces (at most 255 bytes)");
+            leave(w, m2);
+        } else (*out)[(*n)++] = xstrdup(v);
+        lua_pop(L, 1);
+    }
+    leave(w, m);
+    lua_pop(L, 1);
+    return rc;
+}
+
+static int read_http(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"enabled", "listen", "token",    "hosts",     "origins", "web",
+                                 "rate",    "burst",  "max_body", "max_conns", "timeout", NULL};
+    return check_keys(w, t, keys) || boolean(w, t, "enabled", &cfg->http_enabled) ||
+                   str(w, t, "listen", &cfg->http_listen) || str(w, t, "token", &cfg->http_token) ||
+                   read_name_list(w, t, "hosts", &cfg->http_hosts, &cfg->http_nhosts) ||
+                   read_name_list(w, t, "origins", &cfg->http_origins, &cfg->http_norigins) ||
+                   str(w, t, "web", &cfg->http_web_dir) ||
+                   num(w, t, "rate", &cfg->http_rate, 0, 1e9) ||
+                   num(w, t, "burst", &cfg->http_burst, 0, 1e9) ||
+                   integer(w, t, "max_body", &cfg->http_max_body, 1024, 1 << 30) ||
+                   integer(w, t, "max_conns", &cfg->http_max_conns, 1, 100000) ||
+                   duration(w, t, "timeout", &cfg->http_timeout_us)
+               ? -1
+               : 0;
+}
+
 static int read_strategy(struct walk *w, int t, struct config_strategy *s)
 {
     static const char *keys[] = {"script", "id", "symbols", "params", "risk", NULL};
@@ -617,7 +663,7 @@ static int read_root(struct walk *w, int t, struct config *cfg)
     static const char *keys[] = {"seed",   "mode",       "clock",   "start",  "scripts",
                                  "feed",   "strategies", "sandbox", "market", "log",
                                  "reload", "fail_fast",  "account", "venue",  "journal",
-                                 "risk",   NULL};
+                                 "risk",   "http",       NULL};
     if (check_keys(w, t, keys)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
@@ -651,8 +697,8 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         leave(w, m);
         goto fail;
     }
-    static const char *sections[] = {"feed",   "strategies", "sandbox", "market",  "log",
-                                     "reload", "account",    "venue",   "journal", "risk"};
+    static const char *sections[] = {"feed",    "strategies", "sandbox", "market", "log", "reload",
+                                     "account", "venue",      "journal", "risk",   "http"};
     for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
         int s = subtable(w, t, sections[i]);
         if (s < 0) goto fail;
@@ -705,8 +751,11 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         case 8:
             rc = read_journal(w, s, cfg);
             break;
-        default:
+        case 9:
             rc = read_risk(w, s, cfg);
+            break;
+        default:
+            rc = read_http(w, s, cfg);
             break;
         }
         leave(w, m);
@@ -762,6 +811,9 @@ static void defaults(struct config *cfg)
     cfg->journal_sync = 1;
     cfg->commission_per_share = 0.005;
     cfg->slippage_bps = 1;
+    cfg->http_enabled = 1;
+    cfg->http_rate = 100;
+    cfg->http_burst = 200;
     struct risk_config rc;
     risk_config_defaults(&rc);
     cfg->risk = rc.global;
@@ -841,6 +893,13 @@ void config_free(struct config *cfg)
     free(cfg->strategies);
     for (int i = 0; i < cfg->nrestricted; i++) free(cfg->restricted[i]);
     free(cfg->restricted);
+    for (int i = 0; i < cfg->http_nhosts; i++) free(cfg->http_hosts[i]);
+    free(cfg->http_hosts);
+    for (int i = 0; i < cfg->http_norigins; i++) free(cfg->http_origins[i]);
+    free(cfg->http_origins);
+    free(cfg->http_listen);
+    free(cfg->http_token);
+    free(cfg->http_web_dir);
     free(cfg->session_tz);
     free(cfg->var_dir);
     params_free(&cfg->cli_params);

@@ -83,6 +83,17 @@ struct config {
     int nrestricted;
     double alert_at[SEV__COUNT];
     int kill_flatten;
+    /* http = { enabled, listen, token, hosts, origins, web, rate, burst, max_body,
+     *          max_conns, timeout } (http.h) */
+    int http_enabled;
+    char *http_listen; /* --listen overrides */
+    char *http_token;
+    char *http_web_dir;
+    char **http_hosts, **http_origins;
+    int http_nhosts, http_norigins;
+    double http_rate, http_burst;
+    int64_t http_max_body, http_max_conns;
+    int64_t http_timeout_us;
 };
 
 /* Loads path into cfg (zeroed first). The sandbox runs under wd. Returns 0, or -1 with

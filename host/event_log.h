@@ -35,9 +35,9 @@ void event_log_push(struct event_log *l, const struct event *ev);
 
 /* What a reader may ask for: a type mask and an optional symbol filter. */
 struct event_filter {
-    uint64_t types;       /* EV_BIT mask; 0 means every type */
-    const int *syms;      /* instrument ids; events without a symbol always pass */
-    int nsyms;            /* 0: every symbol */
+    uint64_t types;  /* EV_BIT mask; 0 means every type */
+    const int *syms; /* instrument ids; events without a symbol always pass */
+    int nsyms;       /* 0: every symbol */
 };
 int event_filter_match(const struct event_filter *f, enum event_type type, int sym);
 
@@ -53,8 +53,8 @@ uint64_t event_log_last(const struct event_log *l);
  * there. */
 typedef int (*event_log_fn)(uint64_t seq, enum event_type type, const char *json, size_t len,
                             void *arg);
-uint64_t event_log_scan(struct event_log *l, uint64_t after, const struct event_filter *f,
-                        int max, event_log_fn fn, void *arg);
+uint64_t event_log_scan(struct event_log *l, uint64_t after, const struct event_filter *f, int max,
+                        event_log_fn fn, void *arg);
 
 /* Like event_log_scan, but the newest n matching events (oldest first): for "recent
  * alerts", "recent fills". */

@@ -442,6 +442,7 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
         return -1;
     sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
+    if (host_start_http(h, e) != 0) return -1;
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
     evsignal_add(h->sig_int, NULL);
@@ -489,6 +490,7 @@ int host_run(struct host *h, int64_t for_us)
 
 void host_fini(struct host *h)
 {
+    host_stop_http(h);
     if (h->strategies) strategies_stop_all(h->strategies, "shutdown");
     strategies_free(h->strategies);
     h->strategies = NULL;

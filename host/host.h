@@ -59,7 +59,7 @@ struct host {
     struct ws *ws;            /* WebSocket sessions on /ws */
     struct metrics *metrics;  /* /metrics: histograms and the loop-lag probe */
     int64_t started_us;       /* wall time at start (uptime in /health) */
-    struct event *kill_ev; /* reads kill_pipe: SIGUSR1 asked for the kill switch */
+    struct event *kill_ev;    /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
     int sbx_jit;      /* sandboxes run with the JIT compiler on */
     const char *mode; /* "paper" until venues exist */
@@ -78,6 +78,13 @@ int host_run(struct host *h, int64_t for_us);
 /* Asks the loop to stop after the current callback (safe from any loop callback). */
 void host_stop(struct host *h, int exit_code);
 void host_fini(struct host *h);
+
+/* host_http.c: starts the web interfaces (HTTP server, page, REST, /metrics, /ws) when
+ * the config enables them and a var directory exists; logs the login link. Returns 0 or
+ * -1 with e filled (address in use, non-loopback without a token, bad token file). */
+int host_start_http(struct host *h, struct err *e);
+/* Closes every client and the server. Safe when none was started. */
+void host_stop_http(struct host *h);
 
 /* Publishes a market-data event from a feed: closes due bars first, then publishes. */
 void host_publish_market(struct host *h, struct event *ev);

@@ -29,11 +29,11 @@ struct http;
 struct http_req;
 
 struct http_config {
-    const char *listen;        /* "ADDR:PORT"; default 127.0.0.1:8080 */
-    const char *token;         /* NULL: read var/http.token, created on first start */
-    const char *var_dir;       /* token file and audit log live here */
-    const char *const *hosts;  /* extra Host header names allowed (besides the bind
-                                  address, localhost, 127.0.0.1 and [::1]) */
+    const char *listen;       /* "ADDR:PORT"; default 127.0.0.1:8080 */
+    const char *token;        /* NULL: read var/http.token, created on first start */
+    const char *var_dir;      /* token file and audit log live here */
+    const char *const *hosts; /* extra Host header names allowed (besides the bind
+                                 address, localhost, 127.0.0.1 and [::1]) */
     int nhosts;
     const char *const *origins; /* extra WebSocket origins allowed (besides http://HOST
                                    for every allowed Host) */
@@ -126,7 +126,8 @@ void http_reply_error(struct http_req *r, int status, const char *code, const ch
 void http_reply_err(struct http_req *r, int status, const char *code, const struct err *e);
 /* Adds a note to the audit record of this request ("strategy=sma_cross"), when the
  * body alone does not say what happened. */
-void http_audit_note(struct http_req *r, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void http_audit_note(struct http_req *r, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
 
 /* --- access checks the WebSocket upgrade reuses --- */
 

@@ -50,6 +50,10 @@ class Host:
         self.write("config.lua", config)
         self.lines = []
         self._q = queue.Queue()
+        # port 0: parallel tests never fight over 8080 (the port is in the
+        # "http listening" log line)
+        if "--listen" not in args:
+            args = ("--listen", "127.0.0.1:0", *args)
         cmd = [BIN, "run", "config.lua", "--var", "var", *args]
         self.proc = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
                                      stdout=subprocess.PIPE, stderr=subprocess.STDOUT,

@@ -121,7 +121,7 @@ def test_config_errors_name_file_and_key_path():
     ]
     for text, needle in cases:
         d = scratch({"cfg.lua": text})
-        rc, out, err = run(["run", "cfg.lua", "--var", "var", "--for", "1s"], cwd=d)
+        rc, out, err = run(["run", "cfg.lua", "--var", "var", "--for", "1s", "--listen", "127.0.0.1:0"], cwd=d)
         expect_rc(rc, 2, out, err)
         expect(needle in err, f"{text!r}: want {needle!r} in {err!r}")
 

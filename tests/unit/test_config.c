@@ -229,11 +229,11 @@ static void test_key_errors(void **state)
     load_fails("return { sed = 1 }",
                "t.lua: unknown key 'sed' (expected one of: seed, mode, clock, start, scripts, "
                "feed, strategies, sandbox, market, log, reload, fail_fast, account, venue, "
-               "journal, risk)");
+               "journal, risk, http)");
     load_fails("return { [1] = 1 }",
                "t.lua: unknown key a number key (expected one of: seed, mode, clock, start, "
                "scripts, feed, strategies, sandbox, market, log, reload, fail_fast, account, "
-               "venue, journal, risk)");
+               "venue, journal, risk, http)");
     load_fails("return { feed = { rat = 1 } }",
                "t.lua: feed: unknown key 'rat' (expected one of: kind, rate, trade_ratio, seed, "
                "symbols)");
@@ -295,6 +295,38 @@ static void test_trading_sections(void **state)
                "max_position, max_gross_exposure, max_working_orders, max_orders_per_s, "
                "max_cancels_per_s, duplicate_window_s, daily_loss_limit, max_drawdown, "
                "halt_ratio, stale_feed_s, self_cross)");
+}
+
+static void test_http_section(void **state)
+{
+    (void)state;
+    struct config cfg;
+    load_ok("return {}", &cfg);
+    assert_int_equal(cfg.http_enabled, 1);
+    assert_null(cfg.http_listen);
+    assert_true(cfg.http_rate == 100 && cfg.http_burst == 200);
+    config_free(&cfg);
+    load_ok("return { http = { listen = '0.0.0.0:9000', token = 'abc', hosts = { 'box.lan' },"
+            "  origins = { 'https://ops.example' }, rate = 5, burst = 10, max_body = 4096,"
+            "  max_conns = 8, timeout = '30s', enabled = false } }",
+            &cfg);
+    assert_string_equal(cfg.http_listen, "0.0.0.0:9000");
+    assert_string_equal(cfg.http_token, "abc");
+    assert_int_equal(cfg.http_nhosts, 1);
+    assert_string_equal(cfg.http_hosts[0], "box.lan");
+    assert_string_equal(cfg.http_origins[0], "https://ops.example");
+    assert_true(cfg.http_rate == 5 && cfg.http_burst == 10 && cfg.http_max_body == 4096);
+    assert_true(cfg.http_max_conns == 8 && cfg.http_timeout_us == 30000000);
+    assert_int_equal(cfg.http_enabled, 0);
+    config_free(&cfg);
+    load_fails("return { http = { hosts = { 'a b' } } }",
+               "t.lua: http.hosts[1]: expected a name without spaces (at most 255 bytes)");
+    load_fails(
+        "return { http = { max_body = 10 } }",
+        "t.lua: http.max_body: expected a number from 1024 to 1.07374e+09, got out of range");
+    load_fails("return { http = { port = 1 } }",
+               "t.lua: http: unknown key 'port' (expected one of: enabled, listen, token, hosts, "
+               "origins, web, rate, burst, max_body, max_conns, timeout)");
 }
 
 static void test_type_and_range_errors(void **state)
@@ -492,12 +524,19 @@ static void test_strategy_arg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_section),
-        cmocka_unit_test(test_shipped_default),  cmocka_unit_test(test_key_errors),
-        cmocka_unit_test(test_trading_sections), cmocka_unit_test(test_type_and_range_errors),
-        cmocka_unit_test(test_strategy_errors),  cmocka_unit_test(test_script_errors),
-        cmocka_unit_test(test_runaway_config),   cmocka_unit_test(test_metatable_tricks),
-        cmocka_unit_test(test_strategy_arg),     cmocka_unit_test(test_lists_must_be_sequences),
+        cmocka_unit_test(test_defaults),
+        cmocka_unit_test(test_every_section),
+        cmocka_unit_test(test_shipped_default),
+        cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_trading_sections),
+        cmocka_unit_test(test_http_section),
+        cmocka_unit_test(test_type_and_range_errors),
+        cmocka_unit_test(test_strategy_errors),
+        cmocka_unit_test(test_script_errors),
+        cmocka_unit_test(test_runaway_config),
+        cmocka_unit_test(test_metatable_tricks),
+        cmocka_unit_test(test_strategy_arg),
+        cmocka_unit_test(test_lists_must_be_sequences),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
 }

@@ -1,0 +1,77 @@
+/* host_http.c: the host's web interfaces (DESIGN.md §9): the HTTP server with the page,
+ * the REST routes, /metrics and the WebSocket stream, built from the config. This is
+ * the one place that lists every route table.
+ *
+ * The server needs var/ (its token and audit log live there), so a host built without
+ * one (unit tests, benchmarks) has none. At start it logs one line that tests and
+ * users read:
+ *   http listening url=http://127.0.0.1:8080/ login=http://127.0.0.1:8080/login?token=...
+ * and prints the login link on stderr, like Jupyter does. */
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "config.h"
+#include "host.h"
+#include "http.h"
+#include "log.h"
+#include "util.h"
+
+/* web/ next to the scripts directory (./web, or the one beside the binary's tree);
+ * the vendor files under the binary's directory (build/www/vendor). */
+static void find_web_dirs(struct host *h, char *web, char *vendor, size_t n)
+{
+    const struct config *cfg = h->cfg;
+    if (cfg->http_web_dir) util_strlcpy(web, cfg->http_web_dir, n);
+    else snprintf(web, n, "%s/../web", h->scripts_dir);
+    char exe[PATH_MAX];
+    ssize_t len = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    util_strlcpy(vendor, "www/vendor", n);
+    if (len > 0) {
+        exe[len] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) *slash = 0;
+        snprintf(vendor, n, "%s/www/vendor", exe);
+    }
+}
+
+int host_start_http(struct host *h, struct err *e)
+{
+    const struct config *cfg = h->cfg;
+    h->started_us = wall_us();
+    if (!cfg->http_enabled || !cfg->var_dir) return 0;
+    static char web[PATH_MAX], vendor[PATH_MAX];
+    find_web_dirs(h, web, vendor, sizeof web);
+    struct http_config hc = {
+        .listen = cfg->http_listen,
+        .token = cfg->http_token,
+        .var_dir = cfg->var_dir,
+        .hosts = (const char *const *)cfg->http_hosts,
+        .nhosts = cfg->http_nhosts,
+        .origins = (const char *const *)cfg->http_origins,
+        .norigins = cfg->http_norigins,
+        .web_dir = web,
+        .vendor_dir = vendor,
+        .max_body = (size_t)cfg->http_max_body,
+        .max_conns = (int)cfg->http_max_conns,
+        .rate_per_s = cfg->http_rate,
+        .rate_burst = cfg->http_burst,
+        .timeout_s = (int)(cfg->http_timeout_us / 1000000),
+    };
+    h->http = http_new(h->base, &hc, e);
+    if (!h->http) return -1;
+    char url[128];
+    const char *login = http_login_url(h->http);
+    const char *path = strstr(login, "/login");
+    snprintf(url, sizeof url, "%.*s/", path ? (int)(path - login) : 0, login);
+    log_info("http", "listening", "url=%s login=%s", url, login);
+    fprintf(stderr, "\n    luatrade web page: open this link to log in:\n        %s\n\n", login);
+    return 0;
+}
+
+void host_stop_http(struct host *h)
+{
+    http_free(h->http);
+    h->http = NULL;
+}
