@@ -29,6 +29,7 @@
 #include "buf.h"
 
 struct host;
+struct http;
 struct cJSON;
 
 /* ---- histograms ------------------------------------------------------------------------ */
@@ -113,6 +114,10 @@ struct metrics_ws {
 };
 void metrics_set_ws_source(struct metrics *m, void (*fn)(void *arg, struct metrics_ws *out),
                            void *arg);
+
+/* rest_metrics.c: registers GET /metrics and GET /api/stats on s (token required) for
+ * host h, whose h->metrics they read at request time. */
+void rest_metrics_routes(struct http *s, struct host *h);
 
 /* Read access for tests: the loop-lag and tick-to-order histograms since start. */
 const struct metrics_hist *metrics_loop_lag(const struct metrics *m);
