@@ -36,6 +36,7 @@
 #include "fixed.h"
 #include "log.h"
 #include "market.h"
+#include "metrics.h"
 #include "oms.h"
 #include "portfolio.h"
 #include "risk.h"
@@ -69,9 +70,11 @@ static void emit_bar(const struct bar *b, void *arg)
 
 void host_publish_market(struct host *h, struct event *ev)
 {
+    int64_t t0 = h->metrics ? mono_ns() : 0;
     if (market_next_close(h->market) <= ev->ts_us) market_roll(h->market, ev->ts_us, emit_bar, h);
     bus_publish(h->bus, ev);
     if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
+    if (h->metrics) metrics_tick_done(h->metrics, t0);
 }
 
 void host_run_timers(struct host *h, int64_t now_us)
@@ -442,6 +445,7 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
         return -1;
     sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
+    h->metrics = metrics_new(h);
     if (host_start_http(h, e) != 0) return -1;
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
@@ -495,6 +499,8 @@ void host_fini(struct host *h)
     strategies_free(h->strategies);
     h->strategies = NULL;
     oms_free(h->oms); /* after the strategies: their last states are journaled */
+    metrics_free(h->metrics);
+    h->metrics = NULL;
     if (signal_host == h) {
         signal(SIGUSR1, SIG_DFL);
         signal_host = NULL;

@@ -16,6 +16,7 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
@@ -61,6 +62,7 @@ int host_start_http(struct host *h, struct err *e)
     };
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
+    rest_metrics_routes(h->http, h);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
