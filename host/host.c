@@ -416,7 +416,13 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     memset(h, 0, sizeof *h);
     h->cfg = cfg;
     h->mode = cfg->mode ? cfg->mode : "paper";
-    h->base = event_base_new();
+    /* timers on CLOCK_MONOTONIC, not the 4 ms COARSE clock libevent uses by default */
+    struct event_config *ec = event_config_new();
+    if (ec) {
+        event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+        h->base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
     if (!h->base) return err_set(e, "cannot create the event loop");
     if (cfg->sim_clock) clock_init_sim(&h->clock, cfg->start_us);
     else clock_init_wall(&h->clock);
