@@ -16,8 +16,11 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "log_ring.h"
 #include "metrics.h"
 #include "util.h"
+
+#define LOG_TAIL_LINES 2000
 
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
@@ -63,6 +66,7 @@ int host_start_http(struct host *h, struct err *e)
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
     rest_metrics_routes(h->http, h);
+    h->logs = log_ring_new(LOG_TAIL_LINES);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
@@ -76,4 +80,6 @@ void host_stop_http(struct host *h)
 {
     http_free(h->http);
     h->http = NULL;
+    log_ring_free(h->logs);
+    h->logs = NULL;
 }
