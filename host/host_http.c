@@ -18,6 +18,7 @@
 #include "http.h"
 #include "log.h"
 #include "log_ring.h"
+#include "metrics.h"
 #include "rest.h"
 #include "util.h"
 #include "ws.h"
@@ -75,6 +76,7 @@ int host_start_http(struct host *h, struct err *e)
     rest_risk_routes(h->http, h);
     rest_events_routes(h->http, h);
     rest_logs_routes(h->http, h);
+    rest_metrics_routes(h->http, h);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
