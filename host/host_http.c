@@ -18,6 +18,8 @@
 #include "http.h"
 #include "log.h"
 #include "log_ring.h"
+#include "metrics.h"
+#include "rest.h"
 #include "util.h"
 #include "ws.h"
 
@@ -68,6 +70,13 @@ int host_start_http(struct host *h, struct err *e)
     if (!h->http) return -1;
     h->logs = log_ring_new(LOG_TAIL_LINES);
     h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, NULL);
+    rest_market_routes(h->http, h);
+    rest_strategies_routes(h->http, h);
+    rest_orders_routes(h->http, h);
+    rest_risk_routes(h->http, h);
+    rest_events_routes(h->http, h);
+    rest_logs_routes(h->http, h);
+    rest_metrics_routes(h->http, h);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
