@@ -53,6 +53,7 @@ async function loadSnapshots() {
     get('/api/events?types=ORDER_FILLED&limit=300').then((r) => loadIf(r, (d) => L.fills(d.events || []))),
     get(`/api/events?types=${logTypes}&limit=150`).then((r) => loadIf(r, (d) => L.log(d.events || []))),
     get('/api/stats').then((r) => loadIf(r, L.stats)),
+    get('/api/logs?limit=200').then((r) => loadIf(r, L.logs)),
   ]);
   if (rs.some((r) => r.status === 0)) throw new Error('host unreachable');
   const unauth = rs.find((r) => r.status === 401);
@@ -67,6 +68,8 @@ async function poll() {
     get('/api/portfolio').then((r) => loadIf(r, L.portfolio)),
     get('/api/limits').then((r) => loadIf(r, L.limits)),
     get('/api/stats').then((r) => loadIf(r, L.stats)),
+    store.state.logsAvailable &&
+      get(`/api/logs?since=${store.state.logLast}&limit=500`).then((r) => loadIf(r, L.logs)),
   ]);
 }
 
@@ -193,7 +196,7 @@ function Header({ c, clientRate }) {
       <${Figure} label="Realized" cls=${fmt.pnlClass(p.realized_pnl)}>${fmt.pnl(p.realized_pnl)}<//>
       <${Figure} label="Events/s" testid="event-rate">${fmt.num(st.events_per_s ?? clientRate, 0)}<//>
       <${Figure} label="Tick\u2192order p50 / p99" testid="t2o">${fmt.micros(t2o.p50)} / ${fmt.micros(t2o.p99)}<//>
-      <${Figure} label="Uptime">${fmt.duration(h.uptime_s)}<//>
+      <${Figure} label="Uptime">${fmt.duration(h.uptime_s + (Date.now() - h.loaded_ms) / 1000)}<//>
     </div>
     <${KillSwitch} store=${store} refresh=${poll} />
   </header>`;

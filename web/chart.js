@@ -7,7 +7,7 @@
 // A bar is only ever updated at or after the newest one (or, for a closed bar we hold,
 // as a historical update), so out-of-order or replayed events never throw. Fills of the
 // symbol (any strategy, and manual orders) are drawn as arrows at their price, signals
-// as circles above or below the bar; both are aligned to the bar that holds them.
+// as dots above or below the bar; both are aligned to the bar that holds them.
 import { createChart, createSeriesMarkers, CandlestickSeries, HistogramSeries, ColorType, CrosshairMode }
   from 'lightweight-charts';
 import { useEffect, useRef, useState } from 'preact/hooks';
@@ -23,6 +23,7 @@ const UP = '#26a69a';
 const DOWN = '#ef5350';
 const SIGNAL = '#7e8cff';
 const MAX_MARKERS = 300;
+const LABELED_MARKERS = 6;
 
 class CandleChart {
   constructor(el, onLegend) {
@@ -38,7 +39,7 @@ class CandleChart {
       },
       grid: { vertLines: { color: '#161d27' }, horzLines: { color: '#161d27' } },
       rightPriceScale: { borderColor: '#232c38' },
-      timeScale: { borderColor: '#232c38', timeVisible: true, secondsVisible: true, rightOffset: 4 },
+      timeScale: { borderColor: '#232c38', timeVisible: true, secondsVisible: true, rightOffset: 4, barSpacing: 8 },
       crosshair: { mode: CrosshairMode.Normal },
     });
     this.candles = this.chart.addSeries(CandlestickSeries, {
@@ -118,34 +119,43 @@ class CandleChart {
     this.onLegend({ bar: this.last, updates: this.updates, symbol: this.symbol, tf: this.tf });
   }
 
-  // Fills and signals of our symbol as markers on the bars that hold them.
+  // Fills and signals of our symbol as markers on the bars that hold them: fills as arrows
+  // at their price, signals as dots above (sell) or below (buy) the bar. Only the newest
+  // few carry text, so a busy chart stays readable.
   setMarkers(fills, signals) {
     if (!this.last || !this.symbol) return;
     const first = this.bars.size ? Math.min(...this.bars.keys()) : this.last.time;
     const align = (ms) => Math.floor(ms / 1000 / this.step) * this.step;
     const out = [];
-    for (const f of fills) {
-      if (f.symbol !== this.symbol) continue;
+    for (const f of fills) { // newest first
+      if (f.symbol !== this.symbol || !Number.isFinite(f.price)) continue;
       const t = align(fmt.isoMs(f.time));
       if (!(t >= first)) continue;
       const buy = f.side === 'buy';
       out.push({
-        time: t, position: buy ? 'belowBar' : 'aboveBar', shape: buy ? 'arrowUp' : 'arrowDown',
-        color: buy ? UP : DOWN, text: `${buy ? 'B' : 'S'} ${fmt.qty(f.qty)}@${fmt.price(f.price)}`,
+        time: t, position: buy ? 'atPriceBottom' : 'atPriceTop', price: f.price,
+        shape: buy ? 'arrowUp' : 'arrowDown', color: buy ? UP : DOWN,
+        text: `${buy ? 'B' : 'S'} ${fmt.qty(f.qty)}@${fmt.price(f.price)}`, at: f.seq ?? 0,
       });
       if (out.length >= MAX_MARKERS) break;
     }
-    for (const ev of signals) {
+    let nsig = 0;
+    for (const ev of signals) { // newest first
       if (signalSymbol(ev) !== this.symbol) continue;
       const t = align(fmt.isoMs(ev.ts));
       if (!(t >= first)) continue;
       const side = signalSide(ev);
       out.push({
-        time: t, position: side === 'sell' ? 'aboveBar' : 'belowBar', shape: 'circle', color: SIGNAL,
-        text: String(ev.data.name || 'signal') + (side ? ' ' + side : ''),
+        time: t, position: side === 'sell' ? 'aboveBar' : 'belowBar', shape: 'circle', color: SIGNAL, size: 0.6,
+        text: String(ev.data.name || 'signal') + (side ? ' ' + side : ''), at: ev.seq,
       });
-      if (out.length >= 2 * MAX_MARKERS) break;
+      if (++nsig >= MAX_MARKERS) break;
     }
+    out.sort((a, b) => b.at - a.at);
+    out.forEach((m, i) => {
+      if (i >= LABELED_MARKERS) delete m.text;
+      delete m.at;
+    });
     out.sort((a, b) => a.time - b.time);
     try {
       this.markers.setMarkers(out);

@@ -1,6 +1,8 @@
 // feeds.js: the alerts feed (ALERT from strategies and alert rules, RISK_ALERT from the
-// risk guardian), colored by severity, and the log tail: the host's notable events
-// (strategy start/stop/reload/error, kill switch, alerts, denials, rejections) as lines.
+// risk guardian), colored by severity, and the log tail: the host's log lines
+// (GET /api/logs, polled by app.js), or, from a host without that route, its notable
+// events (strategy start/stop/reload/error, kill switch, alerts, denials, rejections).
+import { useState } from 'preact/hooks';
 import * as fmt from './format.js';
 import { alertText } from './store.js';
 import { html, Panel } from './ui.js';
@@ -23,11 +25,23 @@ export function AlertsPanel({ store }) {
   <//>`;
 }
 
+// The host's own log lines when it serves them (GET /api/logs), else the notable events.
 export function LogPanel({ store }) {
-  const list = store.state.log.slice(0, 150);
-  return html`<${Panel} title="Log" area="log" count=${store.state.log.length}>
+  const [min, setMin] = useState('info');
+  const st = store.state;
+  const rank = { debug: 0, info: 1, warn: 2, error: 3 };
+  const lines = st.logsAvailable
+    ? st.logLines.filter((x) => (rank[x.level] ?? 1) >= rank[min]).slice(0, 200)
+      .map((x) => ({ key: 'n' + x.n, ts: x.ts, level: x.level, text: x.text }))
+    : st.log.filter((x) => (rank[x.level] ?? 1) >= rank[min]).slice(0, 200)
+      .map((x) => ({ key: 's' + x.seq, ts: x.ts, level: x.level, text: x.text, type: x.type }));
+  const tools = html`<div class="seg" role="group" aria-label="log level">
+    ${['info', 'warn', 'error'].map((l) => html`<button class=${l === min ? 'on' : ''} aria-pressed=${l === min}
+      onClick=${() => setMin(l)}>${l === 'info' ? 'all' : l + '+'}</button>`)}
+  </div>`;
+  return html`<${Panel} title="Log" area="log" right=${tools}>
     <ul class="feed log">
-      ${list.length ? list.map((x) => html`<li key=${x.seq} class=${'lvl-' + x.level} data-type=${x.type}>
+      ${lines.length ? lines.map((x) => html`<li key=${x.key} class=${'lvl-' + x.level} data-type=${x.type}>
         <span class="t muted">${fmt.timeMs(x.ts)}</span>
         <span class=${'lvl lvl-' + x.level}>${x.level.toUpperCase()}</span>
         <span class="msg">${x.text}</span>
@@ -35,4 +49,3 @@ export function LogPanel({ store }) {
     </ul>
   <//>`;
 }
-

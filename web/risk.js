@@ -59,9 +59,10 @@ function utilClass(u) {
 
 export function RiskPanel({ store }) {
   const l = store.state.limits;
+  // Limits in force first (global, then per strategy), the most used on top; "off" last.
   const limits = (l && Array.isArray(l.limits) ? l.limits : []).slice().sort(
-    (a, b) => (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1) || String(a.scope).localeCompare(String(b.scope))
-      || (b.utilization ?? -1) - (a.utilization ?? -1));
+    (a, b) => !a.value - !b.value || (a.scope === 'global' ? 0 : 1) - (b.scope === 'global' ? 0 : 1)
+      || String(a.scope).localeCompare(String(b.scope)) || (b.utilization ?? -1) - (a.utilization ?? -1));
   const state = store.state.tradingState || (l && l.trading_state) || '';
   const right = html`<span class=${'pill ' + String(state).toLowerCase()}>${state || '\u2014'}</span>`;
   return html`<${Panel} title="Risk limits" area="risk" right=${right}>

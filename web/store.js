@@ -4,7 +4,7 @@
 // Two ways in:
 //   - load.<kind>(payload): a REST snapshot replaces that part of the model
 //     (strategies, orders, positions, portfolio, limits, alerts, denials, signals,
-//     fills, log, stats, health).
+//     fills, log, stats, health), or adds to it (logs: the host's log tail).
 //   - apply(event): one event of the stream ({"seq","type","ts","source","data"}).
 // Events may repeat what a snapshot already holds (the stream resumes from a sequence
 // number taken before the snapshots were fetched), so applying is idempotent: orders
@@ -19,6 +19,7 @@
 
 export const FEED_CAP = 200;
 const FILL_CAP = 500;
+const LOG_CAP = 300;
 
 export const LOG_TYPES = [
   'STRATEGY_START', 'STRATEGY_STOP', 'STRATEGY_RELOAD', 'STRATEGY_ERROR', 'KILL_SWITCH',
@@ -39,7 +40,10 @@ function emptyState() {
     signals: [], // newest first: events
     denials: [], // newest first: RISK_CHECK events
     alerts: [], // newest first: ALERT and RISK_ALERT events
-    log: [], // newest first: {seq, ts, level, source, text}
+    log: [], // newest first: {seq, ts, level, source, text} (notable events)
+    logLines: [], // newest first: {n, level, ts, text} (the host's log tail, GET /api/logs)
+    logLast: 0, // the number of the newest log line held
+    logsAvailable: false,
     killed: false,
     tradingState: '',
     lastSeq: 0,
@@ -219,7 +223,7 @@ export function createStore() {
         break;
       case 'STRATEGY_RELOAD':
         next.last_reload = { ts: ev.ts, ok: true, error: '' };
-        if (d.status) next.status = d.status;
+        if (d.status) next.status = String(d.status).toUpperCase(); // the event says 'running'
         break;
       case 'STRATEGY_ERROR':
         next.last_error = errorText(d);
@@ -330,7 +334,7 @@ export function createStore() {
 
   const load = {
     health(h) {
-      s.health = h;
+      s.health = { ...h, loaded_ms: Date.now() };
       if (h.trading_state) s.tradingState = h.trading_state;
       if (h.kill !== undefined) s.killed = !!h.kill;
       changed();
@@ -398,6 +402,20 @@ export function createStore() {
       // ORDER_FILLED events from /api/events
       for (const ev of [...events].sort((a, b) => a.seq - b.seq)) putFill(fillOf(ev));
       s.fills.sort((a, b) => (b.seq ?? 0) - (a.seq ?? 0));
+      changed();
+    },
+    // GET /api/logs?since=logLast: {"lines":[{n, level, line}], "last"}. A line reads
+    // "TIME LEVEL module message key=value ...".
+    logs(reply) {
+      s.logsAvailable = true;
+      const fresh = (reply.lines || []).filter((l) => l.n > s.logLast).sort((a, b) => b.n - a.n);
+      if (!fresh.length) return;
+      const parsed = fresh.map((l) => {
+        const m = /^(\S+) (\S+) (.*)$/.exec(l.line || '');
+        return { n: l.n, level: String(l.level || '').toLowerCase(), ts: m ? m[1] : '', text: m ? m[3] : l.line };
+      });
+      s.logLines = parsed.concat(s.logLines).slice(0, LOG_CAP);
+      s.logLast = Math.max(s.logLast, reply.last || 0, fresh[0].n);
       changed();
     },
     log(events) {

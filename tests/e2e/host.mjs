@@ -11,8 +11,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-export const SRC = process.env.LUATRADE_SRC || process.cwd();
-export const BIN = process.env.LUATRADE_BIN || path.join(SRC, 'build', 'luatrade');
+export const SRC = path.resolve(process.env.LUATRADE_SRC || process.cwd());
+export const BIN = path.resolve(process.env.LUATRADE_BIN || path.join(SRC, 'build', 'luatrade'));
 
 export class Host {
   // files: {relative path: text} written into the scratch directory before the start.
@@ -42,6 +42,10 @@ export class Host {
     const args = ['run', 'config.lua', '--var', 'var', '--listen', listen];
     this.proc = spawn(BIN, args, { cwd: this.dir, stdio: ['ignore', 'pipe', 'pipe'] });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve(code ?? sig)));
+    this.proc.on('error', (e) => {
+      this.lines.push(`cannot run ${BIN}: ${e.message}`);
+      this.onLine(null);
+    });
     this.from = this.lines.length; // waits only look at lines of this run
     for (const stream of [this.proc.stdout, this.proc.stderr]) {
       let rest = '';

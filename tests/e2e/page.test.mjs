@@ -14,7 +14,7 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { Host, SRC } from './host.mjs';
+import { BIN, Host, SRC } from './host.mjs';
 
 const require = createRequire(path.join(SRC, 'package.json'));
 const { chromium } = require('playwright-core');
@@ -79,8 +79,8 @@ let outage = false; // while the host is away, failed requests are expected
 
 before(async () => {
   assert.ok(fs.existsSync(CHROMIUM), `${CHROMIUM} is missing: install Debian's chromium (tools/setup.sh)`);
-  assert.ok(fs.existsSync(path.join(path.dirname(process.env.LUATRADE_BIN || path.join(SRC, 'build', 'luatrade')),
-    'www', 'vendor', 'preact.js')), 'build/www/vendor is empty: build the web_vendor target (npm ci, cmake --build)');
+  assert.ok(fs.existsSync(path.join(path.dirname(BIN), 'www', 'vendor', 'preact.js')),
+    `${path.dirname(BIN)}/www/vendor is empty: build the web_vendor target (npm ci, cmake --build)`);
   host = new Host({ config: CONFIG, files: { 'strategies/e2e_trader.lua': STRATEGY } });
   await host.start();
   browser = await chromium.launch({ executablePath: CHROMIUM, args: LAUNCH_ARGS });
@@ -117,7 +117,7 @@ async function submitTicket({ symbol, side, qty, limit }) {
   await t.getByRole('button', { name: side === 'buy' ? 'Buy' : 'Sell', exact: true }).click();
   await t.locator('input[name=qty]').fill(String(qty));
   await t.locator('input[name=limit]').fill(limit === undefined ? '' : String(limit));
-  const before = await page.getByTestId('ticket-result').textContent().catch(() => null);
+  const before = await page.evaluate(() => document.querySelector('[data-testid="ticket-result"]')?.textContent ?? null);
   await t.locator('button[type=submit]').click();
   // the reply replaces the result line
   await page.waitForFunction((prev) => {
@@ -177,6 +177,8 @@ test('editing the script on disk reloads it and the page shows the new version',
   fs.appendFileSync(host.path('strategies/e2e_trader.lua'), '\n-- edited by the e2e test\n');
   await waitText(versionOf(), exact(`v${before + 1}`));
   await waitText(strategyRow(), /ok ·/);
+  assert.match(await statusOf().textContent(), exact('RUNNING'));
+  await strategyRow().getByRole('button', { name: 'Stop' }).waitFor();
 });
 
 test('a manual order is placed and canceled', async () => {
