@@ -18,7 +18,7 @@ import { AlertsPanel, LogPanel } from './feeds.js';
 import * as fmt from './format.js';
 import { connectLive } from './live.js';
 import { DenialsPanel, KillSwitch, RiskPanel } from './risk.js';
-import { createStore, LOG_TYPES, symbolsOf } from './store.js';
+import { createStore, EVENT_TYPES, LOG_TYPES, symbolsOf } from './store.js';
 import { StrategiesPanel } from './strategies.js';
 import { FillsPanel, OrdersPanel, OrderTicket, PositionsPanel } from './trading.js';
 import { html } from './ui.js';
@@ -30,6 +30,11 @@ const store = createStore();
 let conn = { state: 'connecting', attempt: 0 };
 let authProblem = '';
 let loadedOnce = false;
+// Reduced mode: the host dropped the page as a slow consumer (its feed is faster than a
+// browser can draw), so the page stops taking market data over the stream and samples
+// prices and the chart's newest bars over REST once a second instead.
+let reduced = false;
+let chartView = { symbol: '', tf: '1m' }; // what the chart shows, for the reduced mode's polls
 
 function loadIf(r, fn) {
   if (r.ok && r.data) fn(r.data);
@@ -73,6 +78,16 @@ async function poll() {
   ]);
 }
 
+async function pollMarket() {
+  if (!reduced || conn.state !== 'live') return;
+  const L = store.load;
+  const { symbol, tf } = chartView;
+  await Promise.all([
+    ...symbolsOf(store.state).map((sym) => get(`/api/market-data/${seg(sym)}`).then((r) => loadIf(r, L.quote))),
+    symbol && get(`/api/ohlcv/${seg(symbol)}?tf=${seg(tf)}&limit=3`).then((r) => loadIf(r, L.bars)),
+  ]);
+}
+
 async function pollSlow() {
   if (conn.state !== 'live') return;
   const L = store.load;
@@ -99,7 +114,8 @@ function watchStrategies(ev) {
 async function onHello(hello) {
   const s = store.state;
   const restarted = hello.last < s.lastSeq;
-  const gap = s.lastSeq > 0 && hello.first > s.lastSeq + 1;
+  const first = reduced ? hello.first_other ?? hello.first : hello.first; // the ring we read
+  const gap = s.lastSeq > 0 && first > s.lastSeq + 1;
   if (!loadedOnce || restarted || gap) {
     if (loadedOnce) store.reset();
     await loadSnapshots();
@@ -117,6 +133,10 @@ function startLive(setConn) {
     onEvent(ev) {
       store.apply(ev);
       watchStrategies(ev);
+    },
+    types: () => (reduced ? EVENT_TYPES.filter((t) => t !== 'MARKET_DATA') : []),
+    onSlow() {
+      reduced = true;
     },
     onGap() {
       store.reset();
@@ -143,11 +163,12 @@ function useStoreTick() {
     let last = 0;
     const off = store.subscribe(() => {
       if (timer) return;
-      timer = setTimeout(() => {
+      // then the next frame: a hidden tab does not render at all
+      timer = setTimeout(() => requestAnimationFrame(() => {
         timer = null;
         last = Date.now();
         setTick((t) => t + 1);
-      }, Math.max(0, RENDER_MS - (Date.now() - last)));
+      }), Math.max(0, RENDER_MS - (Date.now() - last)));
     });
     const clock = setInterval(() => setTick((t) => t + 1), 1000); // "ago" texts, countdowns
     return () => {
@@ -173,8 +194,8 @@ function useClientRate() {
   return rate;
 }
 
-function Figure({ label, children, cls = '', testid }) {
-  return html`<div class="fig"><span class="label">${label}</span><span class=${'value ' + cls} data-testid=${testid}>${children}</span></div>`;
+function Figure({ label, children, cls = '', testid, title }) {
+  return html`<div class="fig" title=${title}><span class="label">${label}</span><span class=${'value ' + cls} data-testid=${testid}>${children}</span></div>`;
 }
 
 function Header({ c, clientRate }) {
@@ -182,6 +203,7 @@ function Header({ c, clientRate }) {
   const p = s.portfolio || {};
   const st = s.stats || {};
   const t2o = st.tick_to_order_us || {};
+  const lag = st.loop_lag_ms || {};
   const h = s.health || {};
   const connText = c.state === 'live' ? 'LIVE' : c.state === 'connecting' ? 'CONNECTING' : 'OFFLINE';
   const trading = s.tradingState || p.trading_state || '';
@@ -195,7 +217,9 @@ function Header({ c, clientRate }) {
       <${Figure} label="Unrealized" cls=${fmt.pnlClass(p.unrealized_pnl)}>${fmt.pnl(p.unrealized_pnl)}<//>
       <${Figure} label="Realized" cls=${fmt.pnlClass(p.realized_pnl)}>${fmt.pnl(p.realized_pnl)}<//>
       <${Figure} label="Events/s" testid="event-rate">${fmt.num(st.events_per_s ?? clientRate, 0)}<//>
-      <${Figure} label="Tick\u2192order p50 / p99" testid="t2o">${fmt.micros(t2o.p50)} / ${fmt.micros(t2o.p99)}<//>
+      <${Figure} label="Tick\u2192order p50 / p99" testid="t2o"
+        title=${t2o.count !== undefined ? `${t2o.count} orders sent from a tick in the window` : ''}>${fmt.micros(t2o.p50)} / ${fmt.micros(t2o.p99)}<//>
+      <${Figure} label="Loop lag p99" cls=${lag.p99 > 50 ? 'down' : ''}>${lag.p99 === undefined ? '\u2014' : fmt.num(lag.p99, 1) + ' ms'}<//>
       <${Figure} label="Uptime">${fmt.duration(h.uptime_s + (Date.now() - h.loaded_ms) / 1000)}<//>
     </div>
     <${KillSwitch} store=${store} refresh=${poll} />
@@ -204,6 +228,11 @@ function Header({ c, clientRate }) {
 
 function Banner({ c }) {
   if (authProblem) return html`<div class="banner bad" role="alert">${authProblem}</div>`;
+  if (reduced && (c.state === 'live' || /slow consumer/.test(c.reason || '')))
+    return html`<div class="banner note" role="status" data-testid="reduced">
+      The host's market data is faster than this page can draw: prices and the chart are sampled once a second.
+      Every other event still arrives live. Reload the page to try the full stream again.
+    </div>`;
   if (c.state === 'live' || (c.state === 'connecting' && c.attempt === 0)) return null;
   const secs = c.retryAt ? Math.max(0, Math.ceil((c.retryAt - Date.now()) / 1000)) : 0;
   return html`<div class="banner" role="alert" data-testid="banner">
@@ -223,10 +252,12 @@ function App() {
   useEffect(() => {
     const live = startLive(setConn);
     const fast = setInterval(poll, POLL_MS);
+    const market = setInterval(pollMarket, POLL_MS / 2);
     const slow = setInterval(pollSlow, 5 * POLL_MS);
     return () => {
       live.stop();
       clearInterval(fast);
+      clearInterval(market);
       clearInterval(slow);
     };
   }, []);
@@ -237,6 +268,7 @@ function App() {
     localStorage.setItem('luatrade.symbol', s);
     setSymbolState(s);
   };
+  chartView = { symbol: sym, tf };
   const setTf = (t) => {
     localStorage.setItem('luatrade.tf', t);
     setTfState(t);

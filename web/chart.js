@@ -4,7 +4,8 @@
 // Data flow: the bars come from GET /api/ohlcv/:symbol?tf= when the symbol, the timeframe
 // or the store's epoch changes; after that, trades of the symbol (MARKET_DATA) grow the
 // open bar and start new ones, and BAR events of the timeframe set closed bars exactly.
-// A bar is only ever updated at or after the newest one (or, for a closed bar we hold,
+// When the page cannot take every tick (reduced mode, app.js) the newest bars are polled
+// from /api/ohlcv instead. A bar is only ever updated at or after the newest one (or, for a closed bar we hold,
 // as a historical update), so out-of-order or replayed events never throw. Fills of the
 // symbol (any strategy, and manual orders) are drawn as arrows at their price, signals
 // as dots above or below the bar; both are aligned to the bar that holds them.
@@ -94,7 +95,11 @@ class CandleChart {
 
   // A BAR event of our symbol and timeframe: the host's own figures for that bar.
   bar(d) {
-    const t = Math.floor(fmt.isoMs(d.time) / 1000);
+    this.barAt(Math.floor(fmt.isoMs(d.time) / 1000), d);
+  }
+
+  // A bar from GET /api/ohlcv (time in epoch seconds already).
+  barAt(t, d) {
     if (!Number.isFinite(t)) return;
     const b = { time: t, open: d.open, high: d.high, low: d.low, close: d.close, volume: d.volume };
     if (!this.last || t >= this.last.time) this.put(b, false);
@@ -217,6 +222,9 @@ function CandleBox({ store, symbol, tf }) {
       } else if (ev.type === 'BAR') {
         const d = ev.data;
         if (d.symbol === symbol && d.tf === tf) c.bar(d);
+      } else if (ev.type === 'OHLCV') {
+        const d = ev.data;
+        if (d.symbol === symbol && d.tf === tf) for (const b of d.bars || []) c.barAt(b.time, b);
       } else if (ev.type === 'FILL' ? ev.fill.symbol === symbol : signalSymbol(ev) === symbol) {
         dirty();
       }

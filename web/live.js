@@ -9,13 +9,15 @@
 // event with a greater seq, in order, without duplicates. A "subscribed" reply with
 // gap=true means events were lost in between; onGap() lets the page reload snapshots.
 // A link that stays silent for 35 s (the host pings every 15 s, and the page sends an
-// application ping every 10 s) is treated as dead and closed.
+// application ping every 10 s) is treated as dead and closed. The event types asked for
+// come from types() at each subscribe; a close 1008 ("slow consumer": the page could not
+// keep up) is reported to onSlow before the retry, so the page can ask for less.
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 const PING_MS = 10000;
 const SILENCE_MS = 35000;
 
-export function connectLive({ url, onHello, onEvent, onGap, onState }) {
+export function connectLive({ url, onHello, onEvent, onGap, onState, onSlow, types }) {
   let ws = null;
   let attempt = 0;
   let retryTimer = null;
@@ -68,7 +70,10 @@ export function connectLive({ url, onHello, onEvent, onGap, onState }) {
         else if (sock.readyState === WebSocket.OPEN) sock.send('{"op":"ping"}');
       }, PING_MS);
     };
-    sock.onclose = (e) => close(e.reason || (e.code === 1006 ? 'connection lost' : `closed (${e.code})`));
+    sock.onclose = (e) => {
+      if (e.code === 1008 && onSlow) onSlow(e.reason);
+      close(e.reason || (e.code === 1006 ? 'connection lost' : `closed (${e.code})`));
+    };
     sock.onerror = () => {}; // onclose follows with the reason
     sock.onmessage = (m) => {
       lastHeard = Date.now();
@@ -82,7 +87,7 @@ export function connectLive({ url, onHello, onEvent, onGap, onState }) {
         Promise.resolve(onHello(msg)).then(
           (since) => {
             if (closed || sock.readyState !== WebSocket.OPEN) return;
-            const sub = { op: 'subscribe', types: [], symbols: [] };
+            const sub = { op: 'subscribe', types: types ? types() : [], symbols: [] };
             if (since !== undefined && since !== null) sub.since = since;
             sock.send(JSON.stringify(sub));
           },

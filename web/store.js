@@ -21,6 +21,14 @@ export const FEED_CAP = 200;
 const FILL_CAP = 500;
 const LOG_CAP = 300;
 
+// Every event type (DESIGN.md §4).
+export const EVENT_TYPES = [
+  'MARKET_DATA', 'BAR', 'SIGNAL_GENERATED', 'ORDER_SUBMITTED', 'ORDER_ACCEPTED', 'ORDER_REJECTED',
+  'ORDER_FILLED', 'ORDER_CANCELED', 'ORDER_EXPIRED', 'POSITION_UPDATE', 'PORTFOLIO_UPDATE', 'RISK_CHECK',
+  'RISK_ALERT', 'ALERT', 'STRATEGY_START', 'STRATEGY_STOP', 'STRATEGY_RELOAD', 'STRATEGY_ERROR',
+  'KILL_SWITCH', 'CUSTOM',
+];
+
 export const LOG_TYPES = [
   'STRATEGY_START', 'STRATEGY_STOP', 'STRATEGY_RELOAD', 'STRATEGY_ERROR', 'KILL_SWITCH',
   'ALERT', 'RISK_ALERT', 'RISK_CHECK', 'ORDER_REJECTED', 'CUSTOM',
@@ -377,14 +385,23 @@ export function createStore() {
       s.stats = st;
       changed();
     },
+    // GET /api/market-data/:symbol: the sampled prices when the page does not take every
+    // tick (reduced mode, app.js).
     quote(md) {
-      // GET /api/market-data/:symbol
       const m = s.markets.get(md.symbol) || { symbol: md.symbol };
       if (md.quote) Object.assign(m, { bid: md.quote.bid, ask: md.quote.ask,
         bid_size: md.quote.bid_size, ask_size: md.quote.ask_size });
-      if (md.trade && m.last === undefined) Object.assign(m, { last: md.trade.price, size: md.trade.size });
+      if (md.trade) {
+        if (m.last !== undefined && m.last !== md.trade.price) m.prev = m.last;
+        Object.assign(m, { last: md.trade.price, size: md.trade.size });
+        markPositions(md.symbol, md.trade.price);
+      }
       s.markets.set(md.symbol, m);
       changed();
+    },
+    // GET /api/ohlcv: the newest bars of the chart's symbol, in reduced mode.
+    bars(reply) {
+      market({ type: 'OHLCV', data: reply });
     },
     alerts(events) {
       s.alerts = mergeBySeq(s.alerts, events);
