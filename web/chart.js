@@ -256,7 +256,7 @@ function Watchlist({ markets, symbols, symbol, setSymbol }) {
     ${symbols.map((s) => {
       const m = markets.get(s) || {};
       const dir = m.prev === undefined || m.last === m.prev ? '' : m.last > m.prev ? 'up' : 'down';
-      return html`<button role="tab" aria-selected=${s === symbol} class=${'chip' + (s === symbol ? ' on' : '')}
+      return html`<button key=${s} role="tab" aria-selected=${s === symbol} class=${'chip' + (s === symbol ? ' on' : '')}
         onClick=${() => setSymbol(s)} data-symbol=${s}>
         <b>${s}</b><span class=${'num ' + dir}>${fmt.price(m.last)}</span>
         <small class="muted">${fmt.price(m.bid)} / ${fmt.price(m.ask)}</small>
@@ -267,7 +267,7 @@ function Watchlist({ markets, symbols, symbol, setSymbol }) {
 
 export function ChartPanel({ store, symbols, symbol, setSymbol, tf, setTf }) {
   const tools = html`<div class="seg" role="group" aria-label="timeframe">
-    ${TIMEFRAMES.map(([name]) => html`<button class=${name === tf ? 'on' : ''} aria-pressed=${name === tf}
+    ${TIMEFRAMES.map(([name]) => html`<button key=${name} class=${name === tf ? 'on' : ''} aria-pressed=${name === tf}
       onClick=${() => setTf(name)}>${name}</button>`)}
   </div>`;
   return html`<${Panel} title="Market" area="chart" right=${tools}>

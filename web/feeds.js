@@ -36,7 +36,7 @@ export function LogPanel({ store }) {
     : st.log.filter((x) => (rank[x.level] ?? 1) >= rank[min]).slice(0, 200)
       .map((x) => ({ key: 's' + x.seq, ts: x.ts, level: x.level, text: x.text, type: x.type }));
   const tools = html`<div class="seg" role="group" aria-label="log level">
-    ${['info', 'warn', 'error'].map((l) => html`<button class=${l === min ? 'on' : ''} aria-pressed=${l === min}
+    ${['info', 'warn', 'error'].map((l) => html`<button key=${l} class=${l === min ? 'on' : ''} aria-pressed=${l === min}
       onClick=${() => setMin(l)}>${l === 'info' ? 'all' : l + '+'}</button>`)}
   </div>`;
   return html`<${Panel} title="Log" area="log" right=${tools}>

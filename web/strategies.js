@@ -47,7 +47,7 @@ function ParamEditor({ st, onDone, setNote }) {
         : html`<input name=${k} value=${fmt.paramText(draft[k])} size=${Math.max(4, fmt.paramText(draft[k]).length + 1)}
             inputmode=${typeof cur === 'number' ? 'decimal' : 'text'}
             onInput=${(e) => setDraft({ ...draft, [k]: e.currentTarget.value })} />`;
-      return html`<label class="param">${k}${input}</label>`;
+      return html`<label key=${k} class="param">${k}${input}</label>`;
     })}
     <button type="submit" class="btn primary" disabled=${busy}>Save</button>
     <button type="button" class="btn" onClick=${() => onDone()}>Cancel</button>
@@ -64,7 +64,7 @@ function Params({ st, editing, setEditing, store, setNote }) {
   const names = Object.keys(st.params || {}).sort();
   return html`<button class="params" title="edit parameters" onClick=${() => setEditing(st.id)}
       aria-label=${'edit params of ' + st.id}>
-    ${names.length ? names.map((k) => html`<span class="kv"><span class="muted">${k}</span>=${fmt.paramText(st.params[k])}</span>`)
+    ${names.length ? names.map((k) => html`<span key=${k} class="kv"><span class="muted">${k}</span>=${fmt.paramText(st.params[k])}</span>`)
       : html`<span class="muted">none</span>`}
   </button>`;
 }

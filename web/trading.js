@@ -118,7 +118,7 @@ export function OrderTicket({ store, symbols, symbol }) {
   return html`<${Panel} title="Order ticket" area="ticket">
     <form class="ticket" onSubmit=${submit} aria-label="order ticket">
       <label>Symbol<select name="symbol" value=${sym} onChange=${set('symbol')}>
-        ${symbols.map((s) => html`<option value=${s}>${s}</option>`)}
+        ${symbols.map((s) => html`<option key=${s} value=${s}>${s}</option>`)}
       </select></label>
       <div class="seg sides" role="group" aria-label="side">
         <button type="button" class=${form.side === 'buy' ? 'on buy' : ''} aria-pressed=${form.side === 'buy'}
@@ -129,7 +129,7 @@ export function OrderTicket({ store, symbols, symbol }) {
       <label>Qty<input name="qty" inputmode="decimal" value=${form.qty} onInput=${set('qty')} /></label>
       <label>Limit<input name="limit" inputmode="decimal" placeholder="market" value=${form.limit} onInput=${set('limit')} /></label>
       <label>TIF<select name="tif" value=${form.tif} onChange=${set('tif')}>
-        ${['day', 'gtc', 'ioc', 'fok'].map((t) => html`<option value=${t}>${t}</option>`)}
+        ${['day', 'gtc', 'ioc', 'fok'].map((t) => html`<option key=${t} value=${t}>${t}</option>`)}
       </select></label>
       <div class="quote"><span class="muted">bid</span> <b class="num down">${fmt.price(m.bid)}</b>
         <span class="muted">ask</span> <b class="num up">${fmt.price(m.ask)}</b></div>
