@@ -16,7 +16,7 @@ import { get, seg } from './api.js';
 import { ChartPanel } from './chart.js';
 import { AlertsPanel, LogPanel } from './feeds.js';
 import * as fmt from './format.js';
-import { connectLive } from './live.js';
+import { connectLive, resumePoint } from './live.js';
 import { DenialsPanel, KillSwitch, RiskPanel } from './risk.js';
 import { createStore, EVENT_TYPES, LOG_TYPES, symbolsOf } from './store.js';
 import { StrategiesPanel } from './strategies.js';
@@ -112,17 +112,14 @@ function watchStrategies(ev) {
 
 // Where the stream resumes after this hello (see the comment at the top).
 async function onHello(hello) {
-  const s = store.state;
-  const restarted = hello.last < s.lastSeq;
-  const first = reduced ? hello.first_other ?? hello.first : hello.first; // the ring we read
-  const gap = s.lastSeq > 0 && first > s.lastSeq + 1;
-  if (!loadedOnce || restarted || gap) {
+  const r = resumePoint(hello, loadedOnce ? store.state.lastSeq : null, reduced);
+  if (r.reload) {
     if (loadedOnce) store.reset();
     await loadSnapshots();
-    return Math.max(hello.last, 0);
+  } else {
+    poll();
   }
-  poll();
-  return s.lastSeq;
+  return r.since;
 }
 
 function startLive(setConn) {

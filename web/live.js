@@ -122,3 +122,16 @@ export function connectLive({ url, onHello, onEvent, onGap, onState, onSlow, typ
     },
   };
 }
+
+// Where the stream resumes after a hello, and whether the page must reload its snapshots
+// first. lastSeq: the last event the page applied (null or 0: none, so load everything).
+// reduced: the page reads without MARKET_DATA, whose ring (first_other) reaches further
+// back. A newest seq below ours means the host restarted (numbering began again); a
+// first seq past ours + 1 means events the page missed are gone.
+export function resumePoint(hello, lastSeq, reduced = false) {
+  const last = Math.max(hello.last || 0, 0);
+  if (!lastSeq) return { reload: true, since: last };
+  const first = reduced ? hello.first_other ?? hello.first : hello.first;
+  if (last < lastSeq || first > lastSeq + 1) return { reload: true, since: last };
+  return { reload: false, since: lastSeq };
+}

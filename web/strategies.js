@@ -5,7 +5,7 @@
 // store; the STRATEGY_* events that follow say the same. A parameter keeps the type it
 // has on the host: numbers are sent as numbers, booleans as booleans, text as text, and
 // only the parameters that changed are sent (PATCH /api/strategies/:id/params).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { errorMessage, patch, post, seg } from './api.js';
 import * as fmt from './format.js';
 import { base, Empty, html, Num, Panel } from './ui.js';
@@ -111,6 +111,11 @@ export function StrategiesPanel({ store }) {
   const [editing, setEditing] = useState(null);
   const [note, setNoteText] = useState({ text: '', bad: false });
   const setNote = (text, bad = false) => setNoteText({ text, bad });
+  useEffect(() => { // a note says what the last action did, for a while
+    if (!note.text) return;
+    const t = setTimeout(() => setNoteText({ text: '', bad: false }), note.bad ? 15000 : 5000);
+    return () => clearTimeout(t);
+  }, [note]);
   const list = [...store.state.strategies.values()].sort((a, b) => a.id.localeCompare(b.id));
   const right = note.text ? html`<span class=${note.bad ? 'bad' : 'muted'} role="status">${note.text}</span>` : null;
   return html`<${Panel} title="Strategies" area="strategies" count=${list.length} right=${right}>

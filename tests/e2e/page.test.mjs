@@ -211,6 +211,17 @@ check('editing the script on disk reloads it and the page shows the new version'
   await strategyRow().getByRole('button', { name: 'Stop' }).waitFor();
 });
 
+check('a broken edit shows the failed reload with file:line; the fix takes over', async () => {
+  const before = Number((await versionOf().textContent()).replace(/\D/g, ''));
+  host.write('strategies/e2e_trader.lua', STRATEGY.replace('function on_start()', 'function on_start(\n'));
+  await waitText(strategyRow(), /failed ·/);
+  await waitText(strategyRow().locator('td.err-cell'), /e2e_trader\.lua:\d+:/);
+  assert.match(await versionOf().textContent(), exact(`v${before}`)); // the old version runs on
+  host.write('strategies/e2e_trader.lua', STRATEGY + '\n-- fixed\n');
+  await waitText(versionOf(), exact(`v${before + 1}`));
+  await waitText(strategyRow(), /ok ·/);
+});
+
 check('a manual order is placed and canceled', async () => {
   const md = (await host.api('GET', '/api/market-data/AAPL')).data;
   const ref = md.quote ? md.quote.bid : md.trade.price;

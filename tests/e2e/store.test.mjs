@@ -10,6 +10,7 @@ import { pathToFileURL } from 'node:url';
 const SRC = process.env.LUATRADE_SRC || process.cwd();
 const { createStore, FEED_CAP, isWorking, symbolsOf, alertText } = await import(pathToFileURL(path.join(SRC, 'web', 'store.js')));
 const fmt = await import(pathToFileURL(path.join(SRC, 'web', 'format.js')));
+const { resumePoint } = await import(pathToFileURL(path.join(SRC, 'web', 'live.js')));
 
 let seq = 0;
 function ev(type, data, ts = '2026-11-21T10:00:00.000000Z') {
@@ -136,4 +137,19 @@ test('a parameter keeps its type when edited', () => {
   assert.throws(() => fmt.parseParam('', 5));
   assert.equal(fmt.parseParam('x', 'y'), 'x');
   assert.deepEqual(fmt.parseParam('[1,2]', [0]), [1, 2]);
+});
+
+test('the stream resumes after the last event seen, or the page reloads', () => {
+  // first connection: load snapshots, then the events after the hello
+  assert.deepEqual(resumePoint({ last: 500, first: 1, first_other: 1 }, null), { reload: true, since: 500 });
+  assert.deepEqual(resumePoint({ last: 500, first: 1, first_other: 1 }, 0), { reload: true, since: 500 });
+  // reconnect, nothing lost: resume after our last event
+  assert.deepEqual(resumePoint({ last: 900, first: 100, first_other: 1 }, 700), { reload: false, since: 700 });
+  assert.deepEqual(resumePoint({ last: 700, first: 100, first_other: 1 }, 700), { reload: false, since: 700 });
+  // the host restarted: its numbering is behind ours
+  assert.deepEqual(resumePoint({ last: 40, first: 1, first_other: 1 }, 700), { reload: true, since: 40 });
+  // the events we missed fell out of the ring
+  assert.deepEqual(resumePoint({ last: 9000, first: 800, first_other: 1 }, 700), { reload: true, since: 9000 });
+  // ... but not out of the ring without market data, which a reduced page reads
+  assert.deepEqual(resumePoint({ last: 9000, first: 800, first_other: 1 }, 700, true), { reload: false, since: 700 });
 });
