@@ -10,6 +10,7 @@ missing promtool is a failure, otherwise the promtool check is skipped with a no
 import math
 import os
 import re
+import signal
 import subprocess
 
 from http_harness import SIM_CONFIG, WebHost
@@ -31,6 +32,15 @@ end
 WATCHER = """strategy { name = "watcher", symbols = { "MSFT" } }
 local seen = {}
 function on_quote(q) seen[#seen % 100 + 1] = q.bid end
+"""
+
+# One resting limit order far below the market (stays ACCEPTED until the kill switch).
+RESTER = """strategy { name = "rester", symbols = { "AAPL" } }
+local placed
+function on_quote(q)
+  if not placed then placed = assert(buy("AAPL", 1, { limit = 100, tif = "gtc" })) end
+end
+function on_order(o) log.info("RESTING id=%d status=%s", o.id, o.status) end
 """
 
 EXTRA = """risk = { max_order_qty = 1000 },
@@ -190,6 +200,33 @@ def test_metrics_page():
         assert value(m2, lag) > value(m1, lag), (value(m1, lag), value(m2, lag))
 
 
+def test_orders_by_state_and_kill():
+    """A live order counted as ACCEPTED moves to CANCELED when the kill switch (SIGUSR1)
+    cancels it; orders tried afterwards are counted as KILL_SWITCH denials."""
+    extra = """risk = { max_order_qty = 1000 },
+  strategies = { { script = "s/trader.lua" }, { script = "s/rester.lua" } },"""
+    with WebHost(SIM_CONFIG % extra, files={"s/trader.lua": TRADER, "s/rester.lua": RESTER}) as h:
+        h.wait_for(r"RESTING id=\d+ status=ACCEPTED")
+        wait_fills(h, 3)
+        _, m1 = scrape(h)
+        assert value(m1, "luatrade_orders", state="ACCEPTED") >= 1
+        assert value(m1, "luatrade_orders", state="CANCELED") == 0
+        assert value(m1, "luatrade_kill_switch_engaged") == 0
+        h.proc.send_signal(signal.SIGUSR1)
+        h.wait_for(r"RESTING id=\d+ status=CANCELED")
+        h.wait_for(r"order denied.*reason=KILL_SWITCH")
+        _, m2 = scrape(h)
+        assert value(m2, "luatrade_orders", state="ACCEPTED") == 0
+        assert value(m2, "luatrade_orders", state="PENDING_NEW") == 0
+        assert value(m2, "luatrade_orders", state="CANCELED") >= 1
+        assert value(m2, "luatrade_orders", state="FILLED") >= value(m1, "luatrade_orders",
+                                                                   state="FILLED")
+        assert value(m2, "luatrade_kill_switch_engaged") == 1
+        assert value(m2, "luatrade_risk_denials_total", reason="KILL_SWITCH") > 0
+        total = sum(v for n, _, v in m2["luatrade_orders"]["samples"])
+        assert total == value(m2, "luatrade_events_total", type="ORDER_SUBMITTED"), total
+
+
 def test_stats_and_auth():
     with host() as h:
         wait_fills(h, 5)
@@ -207,4 +244,4 @@ def test_stats_and_auth():
 
 
 if __name__ == "__main__":
-    main([test_metrics_page, test_stats_and_auth])
+    main([test_metrics_page, test_orders_by_state_and_kill, test_stats_and_auth])
