@@ -125,7 +125,7 @@ int strategy_resolve_callbacks(lua_State *L, void *ud)
     return 0;
 }
 
-static int set_params_global(lua_State *L, void *ud)
+int strategy_params_step(lua_State *L, void *ud)
 {
     const struct params *ps = ud;
     lua_createtable(L, 0, ps->n);
@@ -195,7 +195,7 @@ int strategy_version_load(struct strategy *st, unsigned number, struct version *
         goto done;
     }
     if (resolve_decl(st, v, e) != 0) goto done;
-    if (sbx_host_step(v->sbx, set_params_global, &v->params, 0, 0, e) != 0) goto done;
+    if (sbx_host_step(v->sbx, strategy_params_step, &v->params, 0, 0, e) != 0) goto done;
     if ((lua_pushvalue(sbx_lua(v->sbx), API_SLOTS),
          sbx_host_step(v->sbx, strategy_resolve_callbacks, v, 1, 0, e)) != 0)
         goto done;
@@ -325,6 +325,7 @@ void strategy_remember_deps(struct strategy *st)
 /* Unloads the current version keeping its state (stop and fault). */
 static void unload(struct strategy *st)
 {
+    strategy_keep(st);
     strategy_save_state(st);
     strategy_remember_deps(st);
     strategy_cancel_timers(st, NULL);
@@ -581,6 +582,7 @@ static void strategy_free(struct strategy *st)
     buf_free(&st->journaled_state);
     for (int i = 0; i < st->ndeps; i++) free(st->deps[i]);
     free(st->deps);
+    strategy_kept_free(st);
     free(st);
 }
 

@@ -113,4 +113,32 @@ int strategy_declares_param(const struct strategy *st, const char *name);
  * Returns 0, or -1 with e filled ("file:line: message"). */
 int strategy_check_script(const char *path, const char *scripts_dir, struct err *e);
 
+/* --- administration while the host runs (strategy_admin.c): REST and the console --- */
+
+struct cJSON;
+
+/* Adds an instance like one from the config: strategies_add, then its portfolio
+ * account (with the declared capital) and the `state` a previous run journaled under
+ * its id. It is not started. The id "manual" is refused (operators' orders use it).
+ * Returns it, or NULL with e filled. */
+struct strategy *strategies_create(struct strategies *ss, const struct strategy_spec *spec,
+                                   struct err *e);
+
+/* Sets parameters: every name must be declared by the script, and every value have
+ * the type of its declared default (a finite number for a number). All or nothing:
+ * returns 0, or -1 with e naming the first bad one, and then nothing changed. The
+ * values replace the loaded version's read-only `params` at once (between two events:
+ * must not be called during a dispatch) and are kept as overrides, so reloads and
+ * later starts keep them (a host restart goes back to the config's). Logs the change. */
+int strategy_set_params(struct strategy *st, const struct params *p, struct err *e);
+
+/* The current values: the declaration's defaults with the overrides applied, into out
+ * (a fresh set; free it with params_free). */
+void strategy_params(const struct strategy *st, struct params *out);
+
+/* {id, script, status ("RUNNING", "STOPPED", "FAULTED"), version, sha256, symbols,
+ *  params, last_reload ({ts, ok, error} or null), last_error, calls, errors,
+ *  memory_bytes, loaded_at}: what REST and the page show. The caller owns it. */
+struct cJSON *strategy_json(const struct strategy *st);
+
 #endif
