@@ -42,6 +42,7 @@
 #include "risk.h"
 #include "strategy.h"
 #include "util.h"
+#include "ws.h"
 
 /* ---- histograms ------------------------------------------------------------------------ */
 
@@ -235,8 +236,6 @@ struct metrics {
     struct snapshot ring[RING];
     int head, n; /* ring[head] is the newest of n */
     int64_t next_snap_ns;
-    void (*ws_fn)(void *arg, struct metrics_ws *out);
-    void *ws_arg;
     /* orders by state: book indices below `scanned` are counted, the terminal ones in
      * `ended`, the others listed in `live` (re-read at every scrape) */
     int scanned;
@@ -301,13 +300,6 @@ void metrics_free(struct metrics *m)
     event_free(m->lag_ev);
     free(m->live);
     free(m);
-}
-
-void metrics_set_ws_source(struct metrics *m, void (*fn)(void *arg, struct metrics_ws *out),
-                           void *arg)
-{
-    m->ws_fn = fn;
-    m->ws_arg = arg;
 }
 
 void metrics_order_sent(struct metrics *m)
@@ -489,14 +481,32 @@ static void put_http(struct metrics *m, struct buf *b)
 
 static void put_ws(struct metrics *m, struct buf *b)
 {
-    if (!m->ws_fn) return;
-    struct metrics_ws s = {0};
-    m->ws_fn(m->ws_arg, &s);
+    if (!m->h->ws) return;
+    struct ws_stats s;
+    ws_stats(m->h->ws, &s);
     metrics_put_family(b, "luatrade_ws_clients", "gauge", "WebSocket clients connected now.");
-    metrics_put_count(b, "luatrade_ws_clients", NULL, 0, s.clients);
+    metrics_put_count(b, "luatrade_ws_clients", NULL, 0, (uint64_t)MAX(s.clients, 0));
     metrics_put_family(b, "luatrade_ws_dropped_clients_total", "counter",
-                       "WebSocket clients disconnected by the host (slow consumers, no pong).");
+                       "WebSocket clients disconnected as slow consumers.");
     metrics_put_count(b, "luatrade_ws_dropped_clients_total", NULL, 0, s.dropped);
+    metrics_put_family(b, "luatrade_ws_upgrades_total", "counter",
+                       "WebSocket upgrade requests, by result.");
+    metrics_put_count(b, "luatrade_ws_upgrades_total",
+                      &(struct metrics_label){"result", "accepted"}, 1, s.accepted);
+    metrics_put_count(b, "luatrade_ws_upgrades_total",
+                      &(struct metrics_label){"result", "rejected"}, 1, s.rejected);
+    metrics_put_family(b, "luatrade_ws_frames_sent_total", "counter",
+                       "WebSocket text frames sent (events and replies).");
+    metrics_put_count(b, "luatrade_ws_frames_sent_total", NULL, 0, s.frames_sent);
+    metrics_put_family(b, "luatrade_ws_sent_bytes_total", "counter",
+                       "Payload bytes of the WebSocket frames sent.");
+    metrics_put_count(b, "luatrade_ws_sent_bytes_total", NULL, 0, s.bytes_sent);
+    metrics_put_family(b, "luatrade_ws_frames_received_total", "counter",
+                       "WebSocket messages received from clients.");
+    metrics_put_count(b, "luatrade_ws_frames_received_total", NULL, 0, s.frames_recv);
+    metrics_put_family(b, "luatrade_ws_queued_bytes", "gauge",
+                       "Bytes waiting to be sent to WebSocket clients, over all sessions.");
+    metrics_put_count(b, "luatrade_ws_queued_bytes", NULL, 0, s.queued_bytes);
 }
 
 void metrics_write_page(struct metrics *m, struct buf *out)

@@ -7,10 +7,12 @@ buckets are cumulative and end in +Inf equal to _count, and `promtool check metr
 (tools/promtool.sh: Debian's prometheus package) accepts the page. With CI=true a
 missing promtool is a failure, otherwise the promtool check is skipped with a note.
 /api/stats gives the event rate and tick-to-order and loop-lag quantiles."""
+import base64
 import math
 import os
 import re
 import signal
+import socket
 import subprocess
 
 from http_harness import SIM_CONFIG, WebHost
@@ -141,6 +143,23 @@ def wait_fills(h, more_than):
             return
 
 
+def ws_open(h):
+    """A WebSocket client that completes the upgrade and reads the start of the server's
+    first message (hello), then stays connected without reading."""
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {h.token}\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 2:
+        chunk = s.recv(4096)
+        assert chunk, f"connection closed: {data!r}"
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 101"), data
+    return s
+
+
 def host():
     return WebHost(SIM_CONFIG % EXTRA, files={"s/trader.lua": TRADER, "s/watcher.lua": WATCHER})
 
@@ -172,9 +191,11 @@ def test_metrics_page():
         assert value(m1, "luatrade_journal_commit_seconds_count") > 0
         assert value(m1, "luatrade_tick_to_order_seconds_count") > 0
         assert value(m1, "luatrade_kill_switch_engaged") == 0
+        assert value(m1, "luatrade_ws_clients") == 0
 
         # wait on the host's own progress, then scrape again: counters grew
         wait_fills(h, int(filled1) + 20)
+        ws = ws_open(h)
         page2, m2 = scrape(h)
         promtool_check(tool, page2)
         check_histograms(m2)
@@ -187,9 +208,14 @@ def test_metrics_page():
                 ("luatrade_risk_denials_total", {"reason": "MAX_ORDER_QTY"}),
                 ("luatrade_journal_commit_seconds_count", {}),
                 ("luatrade_tick_to_order_seconds_count", {}),
-                ("luatrade_http_requests_total", {})]
+                ("luatrade_http_requests_total", {}),
+                ("luatrade_ws_clients", {}),
+                ("luatrade_ws_upgrades_total", {"result": "accepted"}),
+                ("luatrade_ws_frames_sent_total", {})]
         for name, labels in grew:
             assert value(m2, name, **labels) > value(m1, name, **labels), (name, labels)
+        assert value(m2, "luatrade_ws_dropped_clients_total") == 0
+        ws.close()
         # the loop-lag probe fires every 100 ms: wait for more fills until it did
         lag = "luatrade_loop_lag_seconds_count"
         for _ in range(100):
