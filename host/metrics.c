@@ -4,7 +4,7 @@
  * Histograms: one shared table of 44 bounds (0.5 µs .. 10 s, 1-1.5-2-3-5-7 per decade),
  * per-bucket counts (cumulated only on output), a count and a sum in nanoseconds. The
  * exposition is in seconds, bounds printed in the shortest form that reads back exactly
- * (notes/libraries.md §8: "%.17g" gave le="0.10000000000000001").
+ * ("%.17g" would give le="0.10000000000000001").
  *
  * Text format rules kept here: one HELP and one TYPE line per family, its samples
  * together; counters end in _total; label values escape backslash, double quote and
@@ -22,7 +22,9 @@
  *
  * The loop-lag probe is a one-shot timer re-armed on each firing after refreshing
  * libevent's cached time, so "due" is the same instant for libevent and for us; lag is
- * how much later than due the callback ran. The first firing comes after start-up work
+ * how much later than due the callback ran (an early firing counts as 0: with libevent's
+ * default CLOCK_MONOTONIC_COARSE timers fire up to a tick early, so the host builds its
+ * loop with EVENT_BASE_FLAG_PRECISE_TIMER). The first firing comes after start-up work
  * and is not a sample. */
 #include "metrics.h"
 
