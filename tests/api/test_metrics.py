@@ -224,6 +224,7 @@ def test_metrics_page():
             wait_fills(h, int(value(m2, "luatrade_orders", state="FILLED")) + 5)
             _, m2 = scrape(h)
         assert value(m2, lag) > value(m1, lag), (value(m1, lag), value(m2, lag))
+        assert h.stop() == 0  # a clean exit (under ASan: no leaks)
 
 
 def test_orders_by_state_and_kill():
@@ -251,6 +252,7 @@ def test_orders_by_state_and_kill():
         assert value(m2, "luatrade_risk_denials_total", reason="KILL_SWITCH") > 0
         total = sum(v for n, _, v in m2["luatrade_orders"]["samples"])
         assert total == value(m2, "luatrade_events_total", type="ORDER_SUBMITTED"), total
+        assert h.stop() == 0
 
 
 def test_stats_and_auth():
@@ -267,6 +269,7 @@ def test_stats_and_auth():
         assert t2o["count"] > 0 and 0 < t2o["p50"] <= t2o["p99"], s
         lag = s["loop_lag_ms"]
         assert set(lag) == {"p50", "p99", "max", "last"}, lag
+        assert h.stop() == 0
 
 
 if __name__ == "__main__":
