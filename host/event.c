@@ -166,13 +166,18 @@ static void put_order(const struct event *ev, const struct instruments *ins, str
     cJSON_Delete(o);
 }
 
-void event_to_json(const struct event *ev, const struct instruments *ins, struct buf *out)
+void event_json_head(const struct event *ev, struct buf *out)
 {
     char iso[40];
     buf_printf(out, "{\"seq\":%" PRIu64 ",\"type\":\"%s\",\"ts\":\"%s\",\"source\":", ev->seq,
                event_type_name(ev->type), util_iso8601(ev->ts_us, iso, sizeof iso));
     buf_put_json_str(out, ev->source, strnlen(ev->source, sizeof ev->source));
     buf_puts(out, ",\"data\":");
+}
+
+void event_to_json(const struct event *ev, const struct instruments *ins, struct buf *out)
+{
+    event_json_head(ev, out);
     if (ev->type == EV_MARKET_DATA) put_market_data(ev, ins, out);
     else if (ev->type == EV_BAR) put_bar(&ev->u.bar, ins, out);
     else if (ev->order) put_order(ev, ins, out);

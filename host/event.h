@@ -96,6 +96,9 @@ struct event {
 
 /* Appends the event's JSON shape to out. ins resolves symbols and decimals. */
 void event_to_json(const struct event *ev, const struct instruments *ins, struct buf *out);
+/* Appends the envelope up to the data, {"seq":..,"type":..,"ts":..,"source":..,"data":
+ * (event_to_json is this, the data, and '}'): for callers that hold the data as text. */
+void event_json_head(const struct event *ev, struct buf *out);
 
 /* Builds the "data" object of a typed event (MARKET_DATA, BAR) or a copy of ev->data.
  * The caller owns the result. */

@@ -22,15 +22,21 @@
 struct event_log;
 struct bus;
 
-/* all_cap, other_cap: slots in each ring (rounded up to a power of two). ins must outlive
- * the log. */
+/* all_cap, other_cap: slots in each ring (rounded up to a power of two, at least 16;
+ * other_cap is raised to all_cap when smaller: the all ring refers to the other ring's
+ * copies of non-market events). Memory: about 200 bytes per all slot and 900 per other
+ * slot up front (calloc: pages are touched as the rings fill), plus each slot's JSON
+ * once read. ins must outlive the log. */
 struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct instruments *ins);
+/* Unsubscribes from the bus it is attached to (which must still exist) and frees. NULL
+ * ok. */
 void event_log_free(struct event_log *l);
 
 /* Subscribes the log to every event type of bus (call once, early: the log must see
  * events in sequence order). */
 void event_log_attach(struct event_log *l, struct bus *bus);
-/* Records ev (normally through the bus subscription; tests call it directly). */
+/* Records ev (normally through the bus subscription; tests call it directly). Sequence
+ * numbers must increase (ASSERT). A market event is copied without allocating. */
 void event_log_push(struct event_log *l, const struct event *ev);
 
 /* What a reader may ask for: a type mask and an optional symbol filter. */
@@ -41,8 +47,11 @@ struct event_filter {
 };
 int event_filter_match(const struct event_filter *f, enum event_type type, int sym);
 
-/* The oldest sequence number still held for a reader with filter f (the ring that
- * covers f: the non-market ring when f excludes MARKET_DATA), or last+1 when empty. */
+/* The lowest sequence number from which the log holds every event a reader with
+ * filter f may want (the ring that covers f: the non-market ring when f excludes
+ * MARKET_DATA): the first event pushed, then one past the newest event that ring
+ * overwrote. last+1 before the first push. A reader resuming after seq missed events
+ * when seq + 1 < first. */
 uint64_t event_log_first(const struct event_log *l, const struct event_filter *f);
 uint64_t event_log_last(const struct event_log *l);
 

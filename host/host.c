@@ -32,6 +32,7 @@
 
 #include "bus.h"
 #include "config.h"
+#include "event_log.h"
 #include "feed_sim.h"
 #include "fixed.h"
 #include "log.h"
@@ -48,6 +49,10 @@
 
 #define SIM_BATCH    4096
 #define LIVE_TICK_US 1000
+/* event log slots (about 45 MB in all): every event (2 minutes at the demo's 1,000
+ * events/s, under a second at 200,000), and every event but market data (hours) */
+#define EVENT_LOG_ALL   (1 << 17)
+#define EVENT_LOG_OTHER (1 << 15)
 
 static void on_market_event(const struct event *ev, void *arg)
 {
@@ -436,6 +441,9 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     free(fs);
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
+    /* first subscriber: the log must hold every event, in order */
+    h->events = event_log_new(EVENT_LOG_ALL, EVENT_LOG_OTHER, &h->instruments);
+    event_log_attach(h->events, h->bus);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
@@ -508,6 +516,7 @@ void host_fini(struct host *h)
     sbx_watchdog_free(h->wd);
     market_free(h->market);
     feed_sim_free(h->feed);
+    event_log_free(h->events);
     bus_free(h->bus);
     timerq_free(h->timers);
     instruments_free(&h->instruments);

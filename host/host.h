@@ -36,6 +36,7 @@ struct http;
 struct event_log;
 struct ws;
 struct metrics;
+struct log_ring;
 
 struct host {
     const struct config *cfg;
@@ -58,6 +59,7 @@ struct host {
     struct http *http;        /* NULL when the server is off (http = { enabled = false }) */
     struct ws *ws;            /* WebSocket sessions on /ws */
     struct metrics *metrics;  /* /metrics: histograms and the loop-lag probe */
+    struct log_ring *logs;    /* the last log lines: the page's log tail */
     int64_t started_us;       /* wall time at start (uptime in /health) */
     struct event *kill_ev;    /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];

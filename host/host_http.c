@@ -13,11 +13,16 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "event_log.h"
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "log_ring.h"
 #include "rest.h"
 #include "util.h"
+#include "ws.h"
+
+#define LOG_TAIL_LINES 2000
 
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
@@ -62,6 +67,8 @@ int host_start_http(struct host *h, struct err *e)
     };
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
+    h->logs = log_ring_new(LOG_TAIL_LINES);
+    h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, NULL);
     rest_market_routes(h->http, h);
     rest_strategies_routes(h->http, h);
     rest_orders_routes(h->http, h);
@@ -78,6 +85,10 @@ int host_start_http(struct host *h, struct err *e)
 
 void host_stop_http(struct host *h)
 {
+    ws_free(h->ws); /* before the server: sessions hold evhttp connections */
+    h->ws = NULL;
     http_free(h->http);
     h->http = NULL;
+    log_ring_free(h->logs);
+    h->logs = NULL;
 }

@@ -1,0 +1,342 @@
+/* event_log.c: the recent events, in two rings of fixed slots (event_log.h).
+ *
+ * The "other" ring holds a copy of every event but MARKET_DATA: bars and order events
+ * by value, any other event's cJSON data printed to text at push (those events are
+ * rare; the printing allocates, pushing market data never does). The "all" ring holds
+ * every event; its market-data slots carry the quote or trade by value, its other
+ * slots only the position of the same event in the other ring. That reference stays
+ * valid because the other ring has at least as many slots as the all ring (capacities
+ * are rounded up to make it so): the all ring's non-market events are the newest of
+ * them all, so the other ring still holds every one.
+ *
+ * Positions: each ring counts pushes (head); the event pushed n-th sits in slot
+ * n & mask, and positions [head - held, head) are held, in sequence order, so a reader
+ * finds its place by binary search. floor is the lowest sequence number from which the
+ * ring holds every event of its kind: the first event pushed to the log, then one past
+ * the newest event a ring overwrote.
+ *
+ * JSON: each slot builds its event's JSON shape on first use (event_to_json, or the
+ * envelope plus the stored data text) into its own buf, reused when the slot is
+ * overwritten, so fan-out to many readers serializes an event once and, once the bufs
+ * have grown to their working size, allocates nothing. json_seq says which event a
+ * slot's buf holds. */
+#include "event_log.h"
+
+#include <cjson/cJSON.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bus.h"
+#include "util.h"
+
+/* What a scan needs to filter, at the start of both kinds of slot. */
+struct entry {
+    uint64_t seq;
+    enum event_type type;
+    int sym;
+};
+
+struct all_slot {
+    struct entry e;
+    uint64_t other_pos; /* non-market events: position in the other ring */
+    int64_t ts_us;
+    enum md_kind md_kind;
+    union {
+        struct quote quote;
+        struct trade trade;
+    } u;
+    char source[EVENT_SOURCE_MAX];
+    struct buf json;
+    uint64_t json_seq;
+};
+
+struct other_slot {
+    struct entry e;
+    int64_t ts_us;
+    int has_order;
+    union {
+        struct bar bar;
+        struct order_event order;
+    } u;
+    char source[EVENT_SOURCE_MAX];
+    struct buf data; /* JSON text of the data (types without a typed payload) */
+    struct buf json;
+    uint64_t json_seq;
+};
+
+struct ring {
+    char *slots;
+    size_t stride, mask;
+    uint64_t head;  /* pushes so far */
+    uint64_t floor; /* 0 until the first push to the log */
+};
+
+struct event_log {
+    const struct instruments *ins;
+    struct bus *bus; /* attached to, or NULL */
+    int sub;
+    struct ring all, other;
+    uint64_t last;
+};
+
+static size_t pow2_at_least(size_t n)
+{
+    size_t p = 16;
+    while (p < n) p <<= 1;
+    return p;
+}
+
+static void ring_init(struct ring *r, size_t cap, size_t stride)
+{
+    r->slots = xcalloc(cap, stride);
+    r->stride = stride;
+    r->mask = cap - 1;
+}
+
+static void *ring_slot(const struct ring *r, uint64_t pos)
+{
+    return r->slots + (size_t)(pos & r->mask) * r->stride;
+}
+
+static uint64_t ring_tail(const struct ring *r)
+{
+    uint64_t cap = r->mask + 1;
+    return r->head > cap ? r->head - cap : 0;
+}
+
+/* The position of the first held event with seq > after (head when none). */
+static uint64_t ring_find(const struct ring *r, uint64_t after)
+{
+    uint64_t lo = ring_tail(r), hi = r->head;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const struct entry *e = ring_slot(r, mid);
+        if (e->seq <= after) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+/* The slot the next push fills; records what it overwrites in floor. */
+static void *ring_claim(struct ring *r)
+{
+    void *slot = ring_slot(r, r->head);
+    if (r->head > r->mask) r->floor = ((struct entry *)slot)->seq + 1;
+    return slot;
+}
+
+struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct instruments *ins)
+{
+    struct event_log *l = xcalloc(1, sizeof *l);
+    l->ins = ins;
+    all_cap = pow2_at_least(all_cap);
+    other_cap = pow2_at_least(MAX(other_cap, all_cap));
+    ring_init(&l->all, all_cap, sizeof(struct all_slot));
+    ring_init(&l->other, other_cap, sizeof(struct other_slot));
+    return l;
+}
+
+void event_log_free(struct event_log *l)
+{
+    if (!l) return;
+    if (l->bus) bus_unsubscribe(l->bus, l->sub);
+    for (size_t i = 0; i <= l->all.mask; i++)
+        buf_free(&((struct all_slot *)ring_slot(&l->all, i))->json);
+    for (size_t i = 0; i <= l->other.mask; i++) {
+        struct other_slot *s = ring_slot(&l->other, i);
+        buf_free(&s->data);
+        buf_free(&s->json);
+    }
+    free(l->all.slots);
+    free(l->other.slots);
+    free(l);
+}
+
+static void on_event(const struct event *ev, void *arg)
+{
+    event_log_push(arg, ev);
+}
+
+void event_log_attach(struct event_log *l, struct bus *bus)
+{
+    ASSERT(!l->bus);
+    l->bus = bus;
+    l->sub = bus_subscribe(bus, EV_ALL, on_event, l);
+}
+
+int event_log_symbol_of(const struct event_log *l, const struct event *ev)
+{
+    if (ev->type == EV_MARKET_DATA)
+        return ev->md_kind == MD_QUOTE ? ev->u.quote.sym : ev->u.trade.sym;
+    if (ev->type == EV_BAR) return ev->u.bar.sym;
+    if (ev->order) return ev->order->order.sym;
+    const cJSON *s = ev->data ? cJSON_GetObjectItemCaseSensitive(ev->data, "symbol") : NULL;
+    if (!cJSON_IsString(s) || !l->ins) return -1;
+    return instruments_find(l->ins, s->valuestring);
+}
+
+static void put_data_text(struct buf *out, const struct cJSON *data)
+{
+    buf_reset(out);
+    if (!data) {
+        buf_puts(out, "{}");
+        return;
+    }
+    /* cJSON fails only on out-of-memory, which aborts the host (STYLE.md, Errors). */
+    char *s = cJSON_PrintUnformatted(data);
+    ASSERT(s != NULL);
+    buf_puts(out, s);
+    cJSON_free(s);
+}
+
+static uint64_t push_other(struct event_log *l, const struct event *ev, int sym)
+{
+    struct other_slot *s = ring_claim(&l->other);
+    s->e = (struct entry){ev->seq, ev->type, sym};
+    s->ts_us = ev->ts_us;
+    memcpy(s->source, ev->source, sizeof s->source);
+    s->has_order = ev->order != NULL;
+    if (ev->type == EV_BAR) s->u.bar = ev->u.bar;
+    else if (ev->order) s->u.order = *ev->order;
+    else put_data_text(&s->data, ev->data);
+    return l->other.head++;
+}
+
+static void push_all(struct event_log *l, const struct event *ev, int sym, uint64_t other_pos)
+{
+    struct all_slot *s = ring_claim(&l->all);
+    s->e = (struct entry){ev->seq, ev->type, sym};
+    if (ev->type == EV_MARKET_DATA) {
+        s->ts_us = ev->ts_us;
+        s->md_kind = ev->md_kind;
+        if (ev->md_kind == MD_QUOTE) s->u.quote = ev->u.quote;
+        else s->u.trade = ev->u.trade;
+        memcpy(s->source, ev->source, sizeof s->source);
+    } else {
+        s->other_pos = other_pos;
+    }
+    l->all.head++;
+}
+
+void event_log_push(struct event_log *l, const struct event *ev)
+{
+    ASSERT(ev->seq > l->last);
+    if (l->last == 0) l->all.floor = l->other.floor = ev->seq;
+    int sym = event_log_symbol_of(l, ev);
+    uint64_t other_pos = 0;
+    if (ev->type != EV_MARKET_DATA) other_pos = push_other(l, ev, sym);
+    push_all(l, ev, sym, other_pos);
+    l->last = ev->seq;
+}
+
+int event_filter_match(const struct event_filter *f, enum event_type type, int sym)
+{
+    if (!f) return 1;
+    if (f->types && !(f->types & EV_BIT(type))) return 0;
+    if (f->nsyms == 0 || sym < 0) return 1;
+    for (int i = 0; i < f->nsyms; i++)
+        if (f->syms[i] == sym) return 1;
+    return 0;
+}
+
+/* The ring a reader with filter f reads: the other ring when f excludes market data. */
+static struct ring *ring_for(const struct event_log *l, const struct event_filter *f)
+{
+    struct event_log *m = (struct event_log *)l;
+    if (f && f->types && !(f->types & EV_BIT(EV_MARKET_DATA))) return &m->other;
+    return &m->all;
+}
+
+uint64_t event_log_first(const struct event_log *l, const struct event_filter *f)
+{
+    const struct ring *r = ring_for(l, f);
+    return r->floor ? r->floor : l->last + 1;
+}
+
+uint64_t event_log_last(const struct event_log *l)
+{
+    return l->last;
+}
+
+static const struct buf *other_json(const struct event_log *l, struct other_slot *s)
+{
+    if (s->json_seq == s->e.seq) return &s->json;
+    struct event ev = {.seq = s->e.seq, .type = s->e.type, .ts_us = s->ts_us};
+    memcpy(ev.source, s->source, sizeof ev.source);
+    buf_reset(&s->json);
+    if (s->e.type == EV_BAR || s->has_order) {
+        if (s->e.type == EV_BAR) ev.u.bar = s->u.bar;
+        else ev.order = &s->u.order;
+        event_to_json(&ev, l->ins, &s->json);
+    } else {
+        event_json_head(&ev, &s->json);
+        buf_put(&s->json, s->data.p, s->data.len);
+        buf_putc(&s->json, '}');
+    }
+    s->json_seq = s->e.seq;
+    return &s->json;
+}
+
+static const struct buf *market_json(const struct event_log *l, struct all_slot *s)
+{
+    if (s->json_seq == s->e.seq) return &s->json;
+    struct event ev = {.seq = s->e.seq, .type = s->e.type, .ts_us = s->ts_us};
+    memcpy(ev.source, s->source, sizeof ev.source);
+    ev.md_kind = s->md_kind;
+    if (s->md_kind == MD_QUOTE) ev.u.quote = s->u.quote;
+    else ev.u.trade = s->u.trade;
+    buf_reset(&s->json);
+    event_to_json(&ev, l->ins, &s->json);
+    s->json_seq = s->e.seq;
+    return &s->json;
+}
+
+/* The JSON shape of the event at pos in ring r. */
+static const struct buf *json_at(struct event_log *l, struct ring *r, uint64_t pos)
+{
+    if (r == &l->other) return other_json(l, ring_slot(r, pos));
+    struct all_slot *s = ring_slot(r, pos);
+    if (s->e.type == EV_MARKET_DATA) return market_json(l, s);
+    struct other_slot *o = ring_slot(&l->other, s->other_pos);
+    ASSERT(o->e.seq == s->e.seq);
+    return other_json(l, o);
+}
+
+/* Passes the matching events at positions [pos, head) to fn, at most max of them
+ * (max <= 0: all); returns the last sequence number examined, or after. */
+static uint64_t scan_from(struct event_log *l, struct ring *r, uint64_t pos, uint64_t after,
+                          const struct event_filter *f, int max, event_log_fn fn, void *arg)
+{
+    uint64_t last = after;
+    int passed = 0;
+    for (; pos < r->head; pos++) {
+        const struct entry *e = ring_slot(r, pos);
+        last = e->seq;
+        if (!event_filter_match(f, e->type, e->sym)) continue;
+        const struct buf *j = json_at(l, r, pos);
+        passed++;
+        if (fn(e->seq, e->type, j->p, j->len, arg)) break;
+        if (max > 0 && passed >= max) break;
+    }
+    return last;
+}
+
+uint64_t event_log_scan(struct event_log *l, uint64_t after, const struct event_filter *f, int max,
+                        event_log_fn fn, void *arg)
+{
+    struct ring *r = ring_for(l, f);
+    return scan_from(l, r, ring_find(r, after), after, f, max, fn, arg);
+}
+
+void event_log_recent(struct event_log *l, const struct event_filter *f, int n, event_log_fn fn,
+                      void *arg)
+{
+    struct ring *r = ring_for(l, f);
+    uint64_t pos = r->head, tail = ring_tail(r);
+    int found = 0;
+    while (pos > tail && found < n) {
+        const struct entry *e = ring_slot(r, --pos);
+        if (event_filter_match(f, e->type, e->sym)) found++;
+    }
+    if (found > 0) scan_from(l, r, pos, 0, f, found, fn, arg);
+}

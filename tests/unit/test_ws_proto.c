@@ -1,0 +1,183 @@
+/* Unit tests for ws_proto: the upgrade checks and Sec-WebSocket-Accept (RFC 6455's own
+ * example), server frame headers at each length boundary, and client messages
+ * (subscribe with every field, pings, and each way a message can be wrong). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "buf.h"
+#include "event.h"
+#include "instrument.h"
+#include "util.h"
+#include "ws_internal.h"
+
+static struct instruments ins;
+
+static int setup(void **s)
+{
+    struct err e;
+    struct instrument aapl = {"AAPL", 2, 1, 0, 1};
+    struct instrument btc = {"BTC-USD", 2, 1, 8, 1};
+    assert_int_equal(instruments_add(&ins, &aapl, &e), 0);
+    assert_int_equal(instruments_add(&ins, &btc, &e), 1);
+    return 0;
+}
+
+static int teardown(void **s)
+{
+    instruments_free(&ins);
+    return 0;
+}
+
+static void test_accept_key(void **s)
+{
+    char out[WS_ACCEPT_LEN + 1];
+    /* RFC 6455 §1.3. */
+    assert_int_equal(ws_accept_key("dGhlIHNhbXBsZSBub25jZQ==", out), 0);
+    assert_string_equal(out, "s3pPLMBiTxaQ9kYGzzhZRbK+xOo=");
+    const char *bad[] = {NULL,
+                         "",
+                         "dGhlIHNhbXBsZSBub25jZQ=",    /* 23 characters */
+                         "dGhlIHNhbXBsZSBub25jZQ===",  /* 25 */
+                         "dGhlIHNhbXBsZSBub25jZQxx",   /* no padding: 18 bytes */
+                         "dGhlIHNhbXBsZSBub25j*Q==",   /* not base64 */
+                         "dGhlIHNhbXBsZSBub25jZQ== "}; /* trailing space */
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) assert_int_equal(ws_accept_key(bad[i], out), -1);
+}
+
+static void test_upgrade_headers(void **s)
+{
+    const char *key = "dGhlIHNhbXBsZSBub25jZQ==";
+    assert_null(ws_check_upgrade("websocket", "Upgrade", "13", key));
+    assert_null(ws_check_upgrade("WebSocket", "keep-alive, Upgrade", "13", key));
+    assert_null(ws_check_upgrade("websocket", "upgrade ,close", "13", key));
+    assert_non_null(ws_check_upgrade(NULL, "Upgrade", "13", key));
+    assert_non_null(ws_check_upgrade("h2c", "Upgrade", "13", key));
+    assert_non_null(ws_check_upgrade("websocket", NULL, "13", key));
+    assert_non_null(ws_check_upgrade("websocket", "keep-alive", "13", key));
+    assert_non_null(ws_check_upgrade("websocket", "Upgraded", "13", key));
+    assert_non_null(ws_check_upgrade("websocket", "Upgrade", NULL, key));
+    assert_non_null(ws_check_upgrade("websocket", "Upgrade", "8", key));
+    assert_non_null(ws_check_upgrade("websocket", "Upgrade", "13", NULL));
+    assert_non_null(ws_check_upgrade("websocket", "Upgrade", "13", "short"));
+
+    assert_true(ws_header_has_token("a, b,\tc", "c"));
+    assert_true(ws_header_has_token("UPGRADE", "upgrade"));
+    assert_false(ws_header_has_token("", "upgrade"));
+    assert_false(ws_header_has_token("up grade", "upgrade"));
+    assert_false(ws_header_has_token(NULL, "upgrade"));
+}
+
+static void test_frame_header(void **s)
+{
+    uint8_t h[10];
+    assert_int_equal(ws_frame_header(h, WS_OP_TEXT, 0), 2);
+    assert_memory_equal(h, "\x81\x00", 2);
+    assert_int_equal(ws_frame_header(h, WS_OP_TEXT, 125), 2);
+    assert_memory_equal(h, "\x81\x7d", 2);
+    assert_int_equal(ws_frame_header(h, WS_OP_TEXT, 126), 4);
+    assert_memory_equal(h, "\x81\x7e\x00\x7e", 4);
+    assert_int_equal(ws_frame_header(h, WS_OP_TEXT, 65535), 4);
+    assert_memory_equal(h, "\x81\x7e\xff\xff", 4);
+    assert_int_equal(ws_frame_header(h, WS_OP_TEXT, 65536), 10);
+    assert_memory_equal(h, "\x81\x7f\x00\x00\x00\x00\x00\x01\x00\x00", 10);
+    assert_int_equal(ws_frame_header(h, 0x2, UINT64_C(0x0102030405060708)), 10);
+    assert_memory_equal(h, "\x82\x7f\x01\x02\x03\x04\x05\x06\x07\x08", 10);
+}
+
+static int parse(const char *text, struct ws_msg *m, struct err *e)
+{
+    return ws_msg_parse(text, strlen(text), &ins, m, e);
+}
+
+static void test_subscribe(void **s)
+{
+    struct ws_msg m;
+    struct err e;
+    assert_int_equal(parse("{\"op\":\"subscribe\",\"types\":[\"MARKET_DATA\",\"ORDER_FILLED\"],"
+                           "\"symbols\":[\"BTC-USD\",\"AAPL\"],\"since\":1234}",
+                           &m, &e),
+                     0);
+    assert_int_equal(m.op, WS_SUBSCRIBE);
+    assert_int_equal(m.types, EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_ORDER_FILLED));
+    assert_int_equal(m.nsyms, 2);
+    assert_int_equal(m.syms[0], 1);
+    assert_int_equal(m.syms[1], 0);
+    assert_true(m.has_since);
+    assert_int_equal(m.since, 1234);
+
+    /* Everything optional; [] and null mean all. */
+    assert_int_equal(parse("{\"op\":\"subscribe\"}", &m, &e), 0);
+    assert_int_equal(m.types, 0);
+    assert_int_equal(m.nsyms, 0);
+    assert_false(m.has_since);
+    assert_int_equal(
+        parse("{\"op\":\"subscribe\",\"types\":[],\"symbols\":null,\"since\":0}", &m, &e), 0);
+    assert_int_equal(m.types, 0);
+    assert_true(m.has_since);
+    assert_int_equal(m.since, 0);
+    /* Exact up to 2^53. */
+    assert_int_equal(parse("{\"op\":\"subscribe\",\"since\":9007199254740992}", &m, &e), 0);
+    assert_int_equal(m.since, UINT64_C(9007199254740992));
+
+    assert_int_equal(parse("{\"op\":\"ping\"}", &m, &e), 0);
+    assert_int_equal(m.op, WS_PING);
+}
+
+static void test_bad_messages(void **s)
+{
+    static const struct {
+        const char *text, *msg;
+    } bad[] = {
+        {"", "not JSON"},
+        {"{\"op\":", "not JSON"},
+        {"[1]", "JSON object"},
+        {"\"subscribe\"", "JSON object"},
+        {"{}", "no \"op\""},
+        {"{\"op\":5}", "no \"op\""},
+        {"{\"op\":\"unsubscribe\"}", "unknown op 'unsubscribe'"},
+        {"{\"op\":\"subscribe\",\"types\":\"BAR\"}", "\"types\" must be an array"},
+        {"{\"op\":\"subscribe\",\"types\":[\"BARS\"]}", "unknown name 'BARS'"},
+        {"{\"op\":\"subscribe\",\"types\":[1]}", "\"types\" must be an array"},
+        {"{\"op\":\"subscribe\",\"symbols\":[\"MSFT\"]}", "\"symbols\": unknown name 'MSFT'"},
+        {"{\"op\":\"subscribe\",\"since\":-1}", "\"since\" must be"},
+        {"{\"op\":\"subscribe\",\"since\":1.5}", "\"since\" must be"},
+        {"{\"op\":\"subscribe\",\"since\":\"5\"}", "\"since\" must be"},
+        {"{\"op\":\"subscribe\",\"since\":1e300}", "\"since\" must be"},
+        {"{\"op\":\"ping\",\"x\":[[[[[[[[1]]]]]]]]}", "nested deeper than 8"},
+    };
+    for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
+        struct ws_msg m;
+        struct err e = {""};
+        if (parse(bad[i].text, &m, &e) != -1) fail_msg("accepted: %s", bad[i].text);
+        if (!strstr(e.msg, bad[i].msg)) fail_msg("%s: got '%s'", bad[i].text, e.msg);
+    }
+    /* Brackets inside strings do not count as nesting. */
+    struct ws_msg m;
+    struct err e;
+    assert_int_equal(parse("{\"op\":\"ping\",\"x\":\"[[[[[[[[[[[[\"}", &m, &e), 0);
+    /* Too many symbols. */
+    struct buf b = BUF_INIT;
+    buf_puts(&b, "{\"op\":\"subscribe\",\"symbols\":[");
+    for (int i = 0; i <= WS_MAX_SYMS; i++) buf_puts(&b, i ? ",\"AAPL\"" : "\"AAPL\"");
+    buf_puts(&b, "]}");
+    assert_int_equal(ws_msg_parse(b.p, b.len, &ins, &m, &e), -1);
+    assert_non_null(strstr(e.msg, "more than 256"));
+    buf_free(&b);
+    /* The length bounds the parse: no NUL needed. */
+    assert_int_equal(ws_msg_parse("{\"op\":\"ping\"}garbage", 13, &ins, &m, &e), 0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_accept_key),   cmocka_unit_test(test_upgrade_headers),
+        cmocka_unit_test(test_frame_header), cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_bad_messages),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
