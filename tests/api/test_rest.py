@@ -245,6 +245,7 @@ def test_create_strategy():
     h = host()
     h.write("s/second.lua", SECOND)
     h.write("elsewhere/x.lua", SECOND)
+    h.write("s/sub/y.lua", SECOND)  # below a strategy's directory: not watched
     b = h.ok("POST", "/api/strategies",
              {"script": "s/second.lua", "id": "second", "params": {"qty": 2}}, status=201)
     assert b["id"] == "second" and b["status"] == "RUNNING" and b["symbols"] == ["MSFT"], b
@@ -263,6 +264,7 @@ def test_create_strategy():
         ({"script": "/etc/passwd"}, 400, "bad_request"),
         ({"script": "elsewhere/x.lua", "id": "x1"}, 400, "bad_request"),
         ({"script": "s/../elsewhere/x.lua", "id": "x2"}, 400, "bad_request"),
+        ({"script": "s/sub/y.lua", "id": "x8"}, 400, "bad_request"),
         ({"script": "s/missing.lua"}, 400, "bad_request"),
         ({"script": "s/second.lua", "id": "x3", "params": {"nope": 1}}, 400, "bad_request"),
         ({"script": "s/second.lua", "id": "x4", "symbols": ["ZZZZ"]}, 400, "bad_request"),
