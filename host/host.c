@@ -36,7 +36,9 @@
 #include "feed_sim.h"
 #include "fixed.h"
 #include "log.h"
+#include "log_ring.h"
 #include "market.h"
+#include "metrics.h"
 #include "oms.h"
 #include "portfolio.h"
 #include "risk.h"
@@ -74,9 +76,11 @@ static void emit_bar(const struct bar *b, void *arg)
 
 void host_publish_market(struct host *h, struct event *ev)
 {
+    int64_t t0 = h->metrics ? mono_ns() : 0;
     if (market_next_close(h->market) <= ev->ts_us) market_roll(h->market, ev->ts_us, emit_bar, h);
     bus_publish(h->bus, ev);
     if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
+    if (h->metrics) metrics_tick_done(h->metrics, t0);
 }
 
 void host_run_timers(struct host *h, int64_t now_us)
@@ -418,7 +422,14 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     memset(h, 0, sizeof *h);
     h->cfg = cfg;
     h->mode = cfg->mode ? cfg->mode : "paper";
-    h->base = event_base_new();
+    host_start_log_tail(h);
+    /* timers on CLOCK_MONOTONIC, not the 4 ms COARSE clock libevent uses by default */
+    struct event_config *ec = event_config_new();
+    if (ec) {
+        event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+        h->base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
     if (!h->base) return err_set(e, "cannot create the event loop");
     if (cfg->sim_clock) clock_init_sim(&h->clock, cfg->start_us);
     else clock_init_wall(&h->clock);
@@ -450,6 +461,7 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
         return -1;
     sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
+    h->metrics = metrics_new(h);
     if (host_start_http(h, e) != 0) return -1;
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
@@ -503,6 +515,8 @@ void host_fini(struct host *h)
     strategies_free(h->strategies);
     h->strategies = NULL;
     oms_free(h->oms); /* after the strategies: their last states are journaled */
+    metrics_free(h->metrics);
+    h->metrics = NULL;
     if (signal_host == h) {
         signal(SIGUSR1, SIG_DFL);
         signal_host = NULL;
@@ -522,5 +536,6 @@ void host_fini(struct host *h)
     instruments_free(&h->instruments);
     if (h->base) event_base_free(h->base);
     log_set_clock(NULL, NULL);
+    log_ring_free(h->logs);
     memset(h, 0, sizeof *h);
 }

@@ -25,4 +25,7 @@ void rest_risk_routes(struct http *s, struct host *h);
 /* /api/events, /api/signals (rest_events.c) */
 void rest_events_routes(struct http *s, struct host *h);
 
+/* GET /api/logs: the log tail (rest_logs.c) */
+void rest_logs_routes(struct http *s, struct host *h);
+
 #endif

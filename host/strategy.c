@@ -394,7 +394,8 @@ int strategy_report_error(struct strategy *st, const char *phase, const struct s
 }
 
 /* Every call into an instance's sandbox: events the script publishes are held until
- * the call returns (bus_hold), so they never reach another sandbox re-entrantly. */
+ * the call returns (bus_hold), so they never reach another sandbox re-entrantly; its
+ * duration goes into the instance's histogram (/metrics). */
 enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs,
                                       enum sbx_budget b, struct sbx_error *se)
 {
@@ -404,7 +405,9 @@ enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int na
     struct api_ctx *c = sbx_owner(s);
     c->events_this_call = 0;
     c->orders_touched = 0;
+    int64_t t0 = mono_ns();
     enum sbx_status rc = sbx_call(s, nargs, 0, b, se);
+    metrics_hist_observe(&st->call_hist, mono_ns() - t0);
     if (c->orders_touched && rc == SBX_OK) journal_state(st, s);
     bus_release(bus);
     return rc;
@@ -819,4 +822,20 @@ uint64_t strategy_calls(const struct strategy *st)
 uint64_t strategy_errors(const struct strategy *st)
 {
     return st->errors;
+}
+
+const struct metrics_hist *strategy_call_hist(const struct strategy *st)
+{
+    return &st->call_hist;
+}
+
+size_t strategy_memory_used(const struct strategy *st)
+{
+    return st->cur.sbx ? sbx_memory_used(st->cur.sbx) : 0;
+}
+
+size_t strategy_memory_limit(const struct strategy *st)
+{
+    if (st->cur.sbx) return sbx_memory_limit(st->cur.sbx);
+    return st->set->limits.memory_limit ? st->set->limits.memory_limit : SBX_DEFAULT_MEMORY;
 }

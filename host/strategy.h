@@ -23,6 +23,7 @@
 #ifndef LUATRADE_STRATEGY_H
 #define LUATRADE_STRATEGY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -31,6 +32,7 @@
 struct host;
 struct strategy;
 struct strategies;
+struct metrics_hist;
 
 enum strategy_status { STRATEGY_STOPPED, STRATEGY_RUNNING, STRATEGY_FAULTED };
 
@@ -90,6 +92,11 @@ const char *strategy_sha256(const struct strategy *st);     /* hex */
 const char *strategy_last_error(const struct strategy *st); /* "" when none */
 uint64_t strategy_calls(const struct strategy *st);
 uint64_t strategy_errors(const struct strategy *st);
+/* Time of every call into the instance's sandboxes (metrics.h), and the memory its loaded
+ * sandbox uses now (0 when not loaded) and may use, in bytes. For /metrics. */
+const struct metrics_hist *strategy_call_hist(const struct strategy *st);
+size_t strategy_memory_used(const struct strategy *st);
+size_t strategy_memory_limit(const struct strategy *st);
 
 /* 1 when now is inside the window the loaded version declared (always 1 without one;
  * 0 when its time zone cannot be loaded: fail closed). */

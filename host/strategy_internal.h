@@ -10,6 +10,7 @@
 #include "api.h"
 #include "buf.h"
 #include "event.h"
+#include "metrics.h"
 #include "param.h"
 #include "sbx.h"
 #include "strategy.h"
@@ -92,6 +93,7 @@ struct strategy {
     int64_t loaded_at_us;
     char last_error[640];
     uint64_t calls, errors;
+    struct metrics_hist call_hist; /* time of every call into its sandboxes */
     int64_t error_ts[ERROR_RING];
     unsigned nerror_ts;
 
