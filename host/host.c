@@ -36,6 +36,7 @@
 #include "feed_sim.h"
 #include "fixed.h"
 #include "log.h"
+#include "log_ring.h"
 #include "market.h"
 #include "metrics.h"
 #include "oms.h"
@@ -421,6 +422,7 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     memset(h, 0, sizeof *h);
     h->cfg = cfg;
     h->mode = cfg->mode ? cfg->mode : "paper";
+    host_start_log_tail(h);
     /* timers on CLOCK_MONOTONIC, not the 4 ms COARSE clock libevent uses by default */
     struct event_config *ec = event_config_new();
     if (ec) {
@@ -534,5 +536,6 @@ void host_fini(struct host *h)
     instruments_free(&h->instruments);
     if (h->base) event_base_free(h->base);
     log_set_clock(NULL, NULL);
+    log_ring_free(h->logs);
     memset(h, 0, sizeof *h);
 }

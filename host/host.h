@@ -85,6 +85,9 @@ void host_fini(struct host *h);
  * the config enables them and a var directory exists; logs the login link. Returns 0 or
  * -1 with e filled (address in use, non-loopback without a token, bad token file). */
 int host_start_http(struct host *h, struct err *e);
+/* Starts keeping the last log lines for the page (with the server; from the first
+ * line the host logs). */
+void host_start_log_tail(struct host *h);
 /* Closes every client and the server. Safe when none was started. */
 void host_stop_http(struct host *h);
 

@@ -25,6 +25,7 @@
 
 #define LOG_TAIL_LINES 2000
 
+
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
 static void find_web_dirs(struct host *h, char *web, char *vendor, size_t n)
@@ -41,6 +42,11 @@ static void find_web_dirs(struct host *h, char *web, char *vendor, size_t n)
         if (slash) *slash = 0;
         snprintf(vendor, n, "%s/www/vendor", exe);
     }
+}
+
+void host_start_log_tail(struct host *h)
+{
+    if (h->cfg->http_enabled && h->cfg->var_dir) h->logs = log_ring_new(LOG_TAIL_LINES);
 }
 
 int host_start_http(struct host *h, struct err *e)
@@ -68,7 +74,6 @@ int host_start_http(struct host *h, struct err *e)
     };
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
-    h->logs = log_ring_new(LOG_TAIL_LINES);
     h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, NULL);
     rest_market_routes(h->http, h);
     rest_strategies_routes(h->http, h);
@@ -92,6 +97,5 @@ void host_stop_http(struct host *h)
     h->ws = NULL;
     http_free(h->http);
     h->http = NULL;
-    log_ring_free(h->logs);
-    h->logs = NULL;
+
 }

@@ -44,14 +44,14 @@ struct log_ring *log_ring_new(int cap)
     pthread_mutex_init(&r->mu, NULL);
     r->slots = xcalloc((size_t)cap, sizeof *r->slots);
     r->cap = cap;
-    log_set_listener(on_line, r);
+    log_set_tail(on_line, r);
     return r;
 }
 
 void log_ring_free(struct log_ring *r)
 {
     if (!r) return;
-    log_set_listener(NULL, NULL);
+    log_set_tail(NULL, NULL);
     pthread_mutex_destroy(&r->mu);
     free(r->slots);
     free(r);

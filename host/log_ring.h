@@ -1,5 +1,5 @@
 /* log_ring.h: the last log lines, for the web page's log tail (GET /api/logs) and later
- * the console's tail(). The ring installs itself as the log listener (log.h) and copies
+ * the console's tail(). The ring installs itself as the log tail (log_set_tail, log.h) and copies
  * every written line into a fixed slot; lines are numbered from 1. Lines may come from
  * any thread (the watchdog logs too), so the ring has a mutex; readers run on the loop
  * thread. */
@@ -12,9 +12,9 @@
 
 struct log_ring;
 
-/* cap: lines kept (>= 1). Becomes the log listener until freed. */
+/* cap: lines kept (>= 1). Becomes the log tail until freed. */
 struct log_ring *log_ring_new(int cap);
-/* Removes the listener and frees. NULL is a no-op. */
+/* Removes the tail and frees. NULL is a no-op. */
 void log_ring_free(struct log_ring *r);
 
 /* Number of the last line written (0 before the first). */

@@ -4,7 +4,7 @@
  * Histograms: one shared table of 44 bounds (0.5 µs .. 10 s, 1-1.5-2-3-5-7 per decade),
  * per-bucket counts (cumulated only on output), a count and a sum in nanoseconds. The
  * exposition is in seconds, bounds printed in the shortest form that reads back exactly
- * (notes/libraries.md §8: "%.17g" gave le="0.10000000000000001").
+ * ("%.17g" would give le="0.10000000000000001").
  *
  * Text format rules kept here: one HELP and one TYPE line per family, its samples
  * together; counters end in _total; label values escape backslash, double quote and
@@ -15,12 +15,16 @@
  * The page is written from what the modules keep (bus counts, strategies, the order
  * book, risk, the journal, HTTP and WebSocket statistics), read on the loop thread when
  * asked; a module that is absent (no journal in a backtest, no HTTP server) leaves its
- * families out. Orders by state walk the order book: O(orders ever booked), fine for a
- * scrape every few seconds (docs/metrics.md gives the measured cost).
+ * families out. Orders by state are counted incrementally: the book lists every order in
+ * id order and never frees one, and a terminal status never changes, so each scrape
+ * counts only the orders booked since the last one and re-reads those that were still
+ * live then (O(new + live orders), not O(every order ever booked)).
  *
  * The loop-lag probe is a one-shot timer re-armed on each firing after refreshing
  * libevent's cached time, so "due" is the same instant for libevent and for us; lag is
- * how much later than due the callback ran. The first firing comes after start-up work
+ * how much later than due the callback ran (an early firing counts as 0: with libevent's
+ * default CLOCK_MONOTONIC_COARSE timers fire up to a tick early, so the host builds its
+ * loop with EVENT_BASE_FLAG_PRECISE_TIMER). The first firing comes after start-up work
  * and is not a sample. */
 #include "metrics.h"
 
@@ -40,6 +44,7 @@
 #include "risk.h"
 #include "strategy.h"
 #include "util.h"
+#include "ws.h"
 
 /* ---- histograms ------------------------------------------------------------------------ */
 
@@ -233,8 +238,12 @@ struct metrics {
     struct snapshot ring[RING];
     int head, n; /* ring[head] is the newest of n */
     int64_t next_snap_ns;
-    void (*ws_fn)(void *arg, struct metrics_ws *out);
-    void *ws_arg;
+    /* orders by state: book indices below `scanned` are counted, the terminal ones in
+     * `ended`, the others listed in `live` (re-read at every scrape) */
+    int scanned;
+    uint64_t ended[OS__COUNT];
+    int *live;
+    int nlive, caplive;
 };
 
 static void snapshot(struct metrics *m, int64_t now)
@@ -291,14 +300,8 @@ void metrics_free(struct metrics *m)
 {
     if (!m) return;
     event_free(m->lag_ev);
+    free(m->live);
     free(m);
-}
-
-void metrics_set_ws_source(struct metrics *m, void (*fn)(void *arg, struct metrics_ws *out),
-                           void *arg)
-{
-    m->ws_fn = fn;
-    m->ws_arg = arg;
 }
 
 void metrics_order_sent(struct metrics *m)
@@ -383,13 +386,42 @@ static void put_strategies(struct metrics *m, struct buf *b)
     }
 }
 
+static void live_push(struct metrics *m, int i)
+{
+    if (m->nlive == m->caplive) {
+        m->caplive = m->caplive ? 2 * m->caplive : 64;
+        m->live = xrealloc(m->live, (size_t)m->caplive * sizeof *m->live);
+    }
+    m->live[m->nlive++] = i;
+}
+
+/* Orders in the book by status (see the top of the file). */
+static void count_orders(struct metrics *m, uint64_t out[OS__COUNT])
+{
+    struct order *const *all;
+    int n = order_book_all(oms_book(m->h->oms), &all);
+    ASSERT(n >= m->scanned); /* the book only grows */
+    int kept = 0;
+    for (int k = 0; k < m->nlive; k++) {
+        const struct order *o = all[m->live[k]];
+        if (order_status_terminal(o->status)) m->ended[o->status]++;
+        else m->live[kept++] = m->live[k];
+    }
+    m->nlive = kept;
+    for (int i = m->scanned; i < n; i++) {
+        if (order_status_terminal(all[i]->status)) m->ended[all[i]->status]++;
+        else live_push(m, i);
+    }
+    m->scanned = n;
+    memcpy(out, m->ended, sizeof m->ended);
+    for (int k = 0; k < m->nlive; k++) out[all[m->live[k]]->status]++;
+}
+
 static void put_orders(struct metrics *m, struct buf *b)
 {
     if (!m->h->oms) return;
-    uint64_t by_status[OS__COUNT] = {0};
-    struct order *const *all;
-    int n = order_book_all(oms_book(m->h->oms), &all);
-    for (int i = 0; i < n; i++) by_status[all[i]->status]++;
+    uint64_t by_status[OS__COUNT];
+    count_orders(m, by_status);
     metrics_put_family(b, "luatrade_orders", "gauge", "Orders in the order book, by state.");
     for (int s = 0; s < OS__COUNT; s++)
         metrics_put_count(b, "luatrade_orders",
@@ -451,14 +483,32 @@ static void put_http(struct metrics *m, struct buf *b)
 
 static void put_ws(struct metrics *m, struct buf *b)
 {
-    if (!m->ws_fn) return;
-    struct metrics_ws s = {0};
-    m->ws_fn(m->ws_arg, &s);
+    if (!m->h->ws) return;
+    struct ws_stats s;
+    ws_stats(m->h->ws, &s);
     metrics_put_family(b, "luatrade_ws_clients", "gauge", "WebSocket clients connected now.");
-    metrics_put_count(b, "luatrade_ws_clients", NULL, 0, s.clients);
+    metrics_put_count(b, "luatrade_ws_clients", NULL, 0, (uint64_t)MAX(s.clients, 0));
     metrics_put_family(b, "luatrade_ws_dropped_clients_total", "counter",
-                       "WebSocket clients disconnected by the host (slow consumers, no pong).");
+                       "WebSocket clients disconnected as slow consumers.");
     metrics_put_count(b, "luatrade_ws_dropped_clients_total", NULL, 0, s.dropped);
+    metrics_put_family(b, "luatrade_ws_upgrades_total", "counter",
+                       "WebSocket upgrade requests, by result.");
+    metrics_put_count(b, "luatrade_ws_upgrades_total",
+                      &(struct metrics_label){"result", "accepted"}, 1, s.accepted);
+    metrics_put_count(b, "luatrade_ws_upgrades_total",
+                      &(struct metrics_label){"result", "rejected"}, 1, s.rejected);
+    metrics_put_family(b, "luatrade_ws_frames_sent_total", "counter",
+                       "WebSocket text frames sent (events and replies).");
+    metrics_put_count(b, "luatrade_ws_frames_sent_total", NULL, 0, s.frames_sent);
+    metrics_put_family(b, "luatrade_ws_sent_bytes_total", "counter",
+                       "Payload bytes of the WebSocket frames sent.");
+    metrics_put_count(b, "luatrade_ws_sent_bytes_total", NULL, 0, s.bytes_sent);
+    metrics_put_family(b, "luatrade_ws_frames_received_total", "counter",
+                       "WebSocket messages received from clients.");
+    metrics_put_count(b, "luatrade_ws_frames_received_total", NULL, 0, s.frames_recv);
+    metrics_put_family(b, "luatrade_ws_queued_bytes", "gauge",
+                       "Bytes waiting to be sent to WebSocket clients, over all sessions.");
+    metrics_put_count(b, "luatrade_ws_queued_bytes", NULL, 0, s.queued_bytes);
 }
 
 void metrics_write_page(struct metrics *m, struct buf *out)

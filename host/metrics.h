@@ -106,15 +106,6 @@ void metrics_write_page(struct metrics *m, struct buf *out);
  * 60 s (less just after start; null when nothing was observed). Caller owns the result. */
 struct cJSON *metrics_summary_json(struct metrics *m);
 
-/* WebSocket figures come from the ws module through fn, called when a page is written
- * (set by whoever creates both); without it the ws families are left out. */
-struct metrics_ws {
-    uint64_t clients; /* connected now */
-    uint64_t dropped; /* disconnected by the host since start (slow consumers, no pong) */
-};
-void metrics_set_ws_source(struct metrics *m, void (*fn)(void *arg, struct metrics_ws *out),
-                           void *arg);
-
 /* rest_metrics.c: registers GET /metrics and GET /api/stats on s (token required) for
  * host h, whose h->metrics they read at request time. */
 void rest_metrics_routes(struct http *s, struct host *h);

@@ -9,9 +9,9 @@
  * Each action is the one the console and the file watcher use (strategies_create,
  * strategy_start/stop, strategy_reload, strategy_set_params; strategy.h), called on the
  * loop between two events. A new instance's script must lie under the scripts
- * directory or a directory an instance of the config already runs from (those are
- * watched for hot reload, and an API client must not make the host read arbitrary
- * files). A failed reload answers 409 reload_failed with "file:line: message" and
+ * directory or beside the script of an instance the host runs (the directories the
+ * file watcher covers, so it hot-reloads; and an API client must not make the host
+ * read arbitrary files). A failed reload answers 409 reload_failed with "file:line: message" and
  * leaves the old version running. */
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -90,21 +90,20 @@ fail:
     return -1;
 }
 
-/* 1 when dir (a real path) contains real. */
-static int under(const char *dir, const char *real)
-{
-    size_t n = strlen(dir);
-    return n && !strncmp(dir, real, n) && (real[n] == '/' || dir[n - 1] == '/');
-}
-
-static int dir_allows(const char *dir, const char *real)
+/* 1 when the real path real lies in directory dir: at any depth, or (nested 0) as one
+ * of its files. */
+static int dir_holds(const char *dir, const char *real, int nested)
 {
     char rdir[PATH_MAX];
-    return realpath(dir, rdir) && under(rdir, real);
+    if (!realpath(dir, rdir)) return 0;
+    size_t n = strlen(rdir);
+    if (strncmp(rdir, real, n) != 0 || real[n] != '/') return 0;
+    return nested || !strchr(real + n + 1, '/');
 }
 
-/* The script must be a readable .lua file under the scripts directory or the directory
- * of an instance the host already runs. Returns 0 or -1 (replied 400). */
+/* The script must be a .lua file in a directory the file watcher covers: under the
+ * scripts directory (watched recursively) or beside the script of an instance the host
+ * runs. Returns 0 or -1 (replied 400). */
 static int script_allowed(struct http_req *r, struct host *h, const char *script)
 {
     size_t n = strlen(script);
@@ -117,17 +116,18 @@ static int script_allowed(struct http_req *r, struct host *h, const char *script
         http_reply_error(r, 400, "bad_request", "script %.200s: %s", script, strerror(errno));
         return -1;
     }
-    if (dir_allows(h->scripts_dir, real)) return 0;
+    if (dir_holds(h->scripts_dir, real, 1)) return 0;
     for (int i = 0; i < strategies_count(h->strategies); i++) {
         char dir[PATH_MAX];
         util_strlcpy(dir, strategy_script(strategies_at(h->strategies, i)), sizeof dir);
         char *slash = strrchr(dir, '/');
         if (slash) *slash = '\0';
         else util_strlcpy(dir, ".", sizeof dir);
-        if (dir_allows(dir, real)) return 0;
+        if (dir_holds(dir, real, 0)) return 0;
     }
     http_reply_error(r, 400, "bad_request",
-                     "script %.200s: not under the scripts directory or a strategy directory",
+                     "script %.200s: not under the scripts directory or beside a running "
+                     "strategy's script",
                      script);
     return -1;
 }

@@ -121,6 +121,7 @@ static int check_params(const struct strategy *st, const struct params *decl,
 
 static void log_change(const struct strategy *st, const struct params *p)
 {
+    if (p->n == 0) return;
     struct buf b = BUF_INIT;
     for (int i = 0; i < p->n; i++) {
         const struct param *v = &p->v[i];

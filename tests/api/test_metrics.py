@@ -7,9 +7,12 @@ buckets are cumulative and end in +Inf equal to _count, and `promtool check metr
 (tools/promtool.sh: Debian's prometheus package) accepts the page. With CI=true a
 missing promtool is a failure, otherwise the promtool check is skipped with a note.
 /api/stats gives the event rate and tick-to-order and loop-lag quantiles."""
+import base64
 import math
 import os
 import re
+import signal
+import socket
 import subprocess
 
 from http_harness import SIM_CONFIG, WebHost
@@ -31,6 +34,15 @@ end
 WATCHER = """strategy { name = "watcher", symbols = { "MSFT" } }
 local seen = {}
 function on_quote(q) seen[#seen % 100 + 1] = q.bid end
+"""
+
+# One resting limit order far below the market (stays ACCEPTED until the kill switch).
+RESTER = """strategy { name = "rester", symbols = { "AAPL" } }
+local placed
+function on_quote(q)
+  if not placed then placed = assert(buy("AAPL", 1, { limit = 100, tif = "gtc" })) end
+end
+function on_order(o) log.info("RESTING id=%d status=%s", o.id, o.status) end
 """
 
 EXTRA = """risk = { max_order_qty = 1000 },
@@ -131,6 +143,23 @@ def wait_fills(h, more_than):
             return
 
 
+def ws_open(h):
+    """A WebSocket client that completes the upgrade and reads the start of the server's
+    first message (hello), then stays connected without reading."""
+    s = socket.create_connection(("127.0.0.1", h.port), timeout=10)
+    key = base64.b64encode(os.urandom(16)).decode()
+    s.sendall((f"GET /ws HTTP/1.1\r\nHost: 127.0.0.1:{h.port}\r\nUpgrade: websocket\r\n"
+               f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
+               f"Sec-WebSocket-Version: 13\r\nAuthorization: Bearer {h.token}\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data or len(data.split(b"\r\n\r\n", 1)[1]) < 2:
+        chunk = s.recv(4096)
+        assert chunk, f"connection closed: {data!r}"
+        data += chunk
+    assert data.startswith(b"HTTP/1.1 101"), data
+    return s
+
+
 def host():
     return WebHost(SIM_CONFIG % EXTRA, files={"s/trader.lua": TRADER, "s/watcher.lua": WATCHER})
 
@@ -162,9 +191,11 @@ def test_metrics_page():
         assert value(m1, "luatrade_journal_commit_seconds_count") > 0
         assert value(m1, "luatrade_tick_to_order_seconds_count") > 0
         assert value(m1, "luatrade_kill_switch_engaged") == 0
+        assert value(m1, "luatrade_ws_clients") == 0
 
         # wait on the host's own progress, then scrape again: counters grew
         wait_fills(h, int(filled1) + 20)
+        ws = ws_open(h)
         page2, m2 = scrape(h)
         promtool_check(tool, page2)
         check_histograms(m2)
@@ -177,9 +208,14 @@ def test_metrics_page():
                 ("luatrade_risk_denials_total", {"reason": "MAX_ORDER_QTY"}),
                 ("luatrade_journal_commit_seconds_count", {}),
                 ("luatrade_tick_to_order_seconds_count", {}),
-                ("luatrade_http_requests_total", {})]
+                ("luatrade_http_requests_total", {}),
+                ("luatrade_ws_clients", {}),
+                ("luatrade_ws_upgrades_total", {"result": "accepted"}),
+                ("luatrade_ws_frames_sent_total", {})]
         for name, labels in grew:
             assert value(m2, name, **labels) > value(m1, name, **labels), (name, labels)
+        assert value(m2, "luatrade_ws_dropped_clients_total") == 0
+        ws.close()
         # the loop-lag probe fires every 100 ms: wait for more fills until it did
         lag = "luatrade_loop_lag_seconds_count"
         for _ in range(100):
@@ -188,6 +224,35 @@ def test_metrics_page():
             wait_fills(h, int(value(m2, "luatrade_orders", state="FILLED")) + 5)
             _, m2 = scrape(h)
         assert value(m2, lag) > value(m1, lag), (value(m1, lag), value(m2, lag))
+        assert h.stop() == 0  # a clean exit (under ASan: no leaks)
+
+
+def test_orders_by_state_and_kill():
+    """A live order counted as ACCEPTED moves to CANCELED when the kill switch (SIGUSR1)
+    cancels it; orders tried afterwards are counted as KILL_SWITCH denials."""
+    extra = """risk = { max_order_qty = 1000 },
+  strategies = { { script = "s/trader.lua" }, { script = "s/rester.lua" } },"""
+    with WebHost(SIM_CONFIG % extra, files={"s/trader.lua": TRADER, "s/rester.lua": RESTER}) as h:
+        h.wait_for(r"RESTING id=\d+ status=ACCEPTED")
+        wait_fills(h, 3)
+        _, m1 = scrape(h)
+        assert value(m1, "luatrade_orders", state="ACCEPTED") >= 1
+        assert value(m1, "luatrade_orders", state="CANCELED") == 0
+        assert value(m1, "luatrade_kill_switch_engaged") == 0
+        h.proc.send_signal(signal.SIGUSR1)
+        h.wait_for(r"RESTING id=\d+ status=CANCELED")
+        h.wait_for(r"order denied.*reason=KILL_SWITCH")
+        _, m2 = scrape(h)
+        assert value(m2, "luatrade_orders", state="ACCEPTED") == 0
+        assert value(m2, "luatrade_orders", state="PENDING_NEW") == 0
+        assert value(m2, "luatrade_orders", state="CANCELED") >= 1
+        assert value(m2, "luatrade_orders", state="FILLED") >= value(m1, "luatrade_orders",
+                                                                   state="FILLED")
+        assert value(m2, "luatrade_kill_switch_engaged") == 1
+        assert value(m2, "luatrade_risk_denials_total", reason="KILL_SWITCH") > 0
+        total = sum(v for n, _, v in m2["luatrade_orders"]["samples"])
+        assert total == value(m2, "luatrade_events_total", type="ORDER_SUBMITTED"), total
+        assert h.stop() == 0
 
 
 def test_stats_and_auth():
@@ -204,7 +269,8 @@ def test_stats_and_auth():
         assert t2o["count"] > 0 and 0 < t2o["p50"] <= t2o["p99"], s
         lag = s["loop_lag_ms"]
         assert set(lag) == {"p50", "p99", "max", "last"}, lag
+        assert h.stop() == 0
 
 
 if __name__ == "__main__":
-    main([test_metrics_page, test_stats_and_auth])
+    main([test_metrics_page, test_orders_by_state_and_kill, test_stats_and_auth])

@@ -312,28 +312,6 @@ static void test_summary_and_page(void **unused)
     host_min_free(&h);
 }
 
-static void ws_source(void *arg, struct metrics_ws *out)
-{
-    out->clients = 3;
-    out->dropped = *(uint64_t *)arg;
-}
-
-static void test_ws_source(void **unused)
-{
-    struct host h;
-    host_min(&h);
-    struct metrics *m = metrics_new(&h);
-    uint64_t dropped = 2;
-    metrics_set_ws_source(m, ws_source, &dropped);
-    struct buf b = BUF_INIT;
-    metrics_write_page(m, &b);
-    assert_non_null(strstr(b.p, "# TYPE luatrade_ws_clients gauge\nluatrade_ws_clients 3\n"));
-    assert_non_null(strstr(b.p, "luatrade_ws_dropped_clients_total 2\n"));
-    buf_free(&b);
-    metrics_free(m);
-    host_min_free(&h);
-}
-
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -348,7 +326,6 @@ int main(void)
         cmocka_unit_test(test_tick_to_order),
         cmocka_unit_test(test_loop_lag),
         cmocka_unit_test(test_summary_and_page),
-        cmocka_unit_test(test_ws_source),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
