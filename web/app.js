@@ -66,8 +66,9 @@ async function loadSnapshots() {
   loadedOnce = true;
 }
 
-async function poll() {
-  if (conn.state !== 'live') return;
+// force: poll although the link is not (yet) live: right before the stream resumes.
+async function poll(force = false) {
+  if (conn.state !== 'live' && !force) return;
   const L = store.load;
   await Promise.all([
     get('/api/portfolio').then((r) => loadIf(r, L.portfolio)),
@@ -91,9 +92,10 @@ async function pollMarket() {
 async function pollSlow() {
   if (conn.state !== 'live') return;
   const L = store.load;
+  const asOf = store.state.lastSeq; // events after this one win over the reply
   await Promise.all([
     get('/health').then((r) => loadIf(r, L.health)),
-    get('/api/strategies').then((r) => loadIf(r, (d) => L.strategies(d.strategies || []))),
+    get('/api/strategies').then((r) => loadIf(r, (d) => L.strategies(d.strategies || [], asOf))),
   ]);
 }
 
@@ -117,7 +119,7 @@ async function onHello(hello) {
     if (loadedOnce) store.reset();
     await loadSnapshots();
   } else {
-    poll();
+    poll(true);
   }
   return r.since;
 }

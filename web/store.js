@@ -41,6 +41,7 @@ function emptyState() {
     stats: null,
     limits: null, // {trading_state, kill, limits:[{name,value,used,utilization,scope}]}
     strategies: new Map(), // id -> STRATEGY
+    touched: new Map(), // strategy id -> seq of the last STRATEGY_* event about it
     orders: new Map(), // id -> ORDER
     positions: new Map(), // "strategy|symbol" -> position
     markets: new Map(), // symbol -> {bid, ask, bid_size, ask_size, last, prev, size, ts}
@@ -216,6 +217,7 @@ export function createStore() {
 
   function strategyEvent(ev) {
     const d = ev.data || {};
+    s.touched.set(d.strategy, ev.seq);
     const st = s.strategies.get(d.strategy);
     if (!st) return; // the page fetches the new instance (see app.js)
     const next = { ...st };
@@ -347,8 +349,15 @@ export function createStore() {
       if (h.kill !== undefined) s.killed = !!h.kill;
       changed();
     },
-    strategies(list) {
-      s.strategies = new Map(list.map((x) => [x.id, x]));
+    // asOf: the last event seq when the request was sent; a strategy an event changed
+    // since then keeps what the event said (the reply is older).
+    strategies(list, asOf = Infinity) {
+      const next = new Map();
+      for (const x of list) {
+        const old = s.strategies.get(x.id);
+        next.set(x.id, old && (s.touched.get(x.id) || 0) > asOf ? old : x);
+      }
+      s.strategies = next;
       changed();
     },
     strategy(st) {

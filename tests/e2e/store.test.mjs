@@ -74,6 +74,19 @@ test('strategy events update the table: stop, start, reload, errors with file:li
   assert.equal(s.state.log[0].level, 'error');
 });
 
+test('a strategies reply older than an event does not undo it', () => {
+  const s = createStore();
+  s.load.strategies([{ id: 'a', status: 'RUNNING', version: 1 }]);
+  const asOf = s.state.lastSeq; // the page sends GET /api/strategies here ...
+  s.apply(ev('STRATEGY_STOP', { strategy: 'a', version: 1, reason: 'api' })); // ... an event overtakes it
+  s.load.strategies([{ id: 'a', status: 'RUNNING', version: 1 }, { id: 'b', status: 'RUNNING', version: 1 }], asOf);
+  assert.equal(s.state.strategies.get('a').status, 'STOPPED');
+  assert.equal(s.state.strategies.get('b').status, 'RUNNING');
+  s.load.strategies([{ id: 'a', status: 'RUNNING', version: 1 }], s.state.lastSeq); // a newer reply wins
+  assert.equal(s.state.strategies.get('a').status, 'RUNNING');
+  assert.equal(s.state.strategies.has('b'), false);
+});
+
 test('the kill switch and trading state follow their events', () => {
   const s = createStore();
   s.apply(ev('KILL_SWITCH', { active: true, reason: 'api' }));
