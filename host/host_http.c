@@ -25,7 +25,6 @@
 
 #define LOG_TAIL_LINES 2000
 
-
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
 static void find_web_dirs(struct host *h, char *web, char *vendor, size_t n)
@@ -97,5 +96,4 @@ void host_stop_http(struct host *h)
     h->ws = NULL;
     http_free(h->http);
     h->http = NULL;
-
 }

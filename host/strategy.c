@@ -40,7 +40,7 @@ const char *const strategy_cb_names[CB__COUNT] = {"on_start",  "on_stop",  "on_q
 
 const char *strategy_status_name(enum strategy_status s)
 {
-    return s == STRATEGY_RUNNING ? "running" : s == STRATEGY_FAULTED ? "faulted" : "stopped";
+    return s == STRATEGY_RUNNING ? "RUNNING" : s == STRATEGY_FAULTED ? "FAULTED" : "STOPPED";
 }
 
 /* ---- versions ------------------------------------------------------------------------ */

@@ -168,11 +168,6 @@ int strategy_set_params(struct strategy *st, const struct params *p, struct err 
 
 /* ---- description ------------------------------------------------------------------ */
 
-static const char *status_upper(enum strategy_status s)
-{
-    return s == STRATEGY_RUNNING ? "RUNNING" : s == STRATEGY_FAULTED ? "FAULTED" : "STOPPED";
-}
-
 static void add_time(cJSON *o, const char *key, int64_t ts_us)
 {
     char iso[40];
@@ -225,7 +220,7 @@ cJSON *strategy_json(const struct strategy *st)
     ASSERT(o != NULL);
     cJSON_AddStringToObject(o, "id", st->id);
     cJSON_AddStringToObject(o, "script", st->script);
-    cJSON_AddStringToObject(o, "status", status_upper(st->status));
+    cJSON_AddStringToObject(o, "status", strategy_status_name(st->status));
     cJSON_AddNumberToObject(o, "version", st->version);
     const char *sha = st->cur.sbx ? st->cur.sha256 : st->kept.sha256;
     if (sha[0]) cJSON_AddStringToObject(o, "sha256", sha);

@@ -233,7 +233,7 @@ export function createStore() {
         break;
       case 'STRATEGY_RELOAD':
         next.last_reload = { ts: ev.ts, ok: true, error: '' };
-        if (d.status) next.status = String(d.status).toUpperCase(); // the event says 'running'
+        if (d.status) next.status = String(d.status);
         break;
       case 'STRATEGY_ERROR':
         next.last_error = errorText(d);
