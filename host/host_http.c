@@ -64,9 +64,19 @@ int host_start_http(struct host *h, struct err *e)
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
     /* TEMP (ws helper): the event log and /ws until the lead wires them. */
-    h->events = event_log_new(65536, 16384, &h->instruments);
+    h->events =
+        event_log_new(cfg->ws_log_all ? (size_t)cfg->ws_log_all : 65536,
+                      cfg->ws_log_other ? (size_t)cfg->ws_log_other : 16384, &h->instruments);
     event_log_attach(h->events, h->bus);
-    h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, NULL);
+    struct ws_config wc = {
+        .max_clients = (int)cfg->ws_max_clients,
+        .max_msg = (size_t)cfg->ws_max_message,
+        .queue_max = (size_t)cfg->ws_queue,
+        .stall_ms = (int)(cfg->ws_stall_us / 1000),
+        .ping_ms = (int)(cfg->ws_ping_us / 1000),
+        .pong_timeout_ms = (int)(cfg->ws_pong_timeout_us / 1000),
+    };
+    h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, &wc);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
