@@ -32,10 +32,13 @@
 
 #include "bus.h"
 #include "config.h"
+#include "event_log.h"
 #include "feed_sim.h"
 #include "fixed.h"
 #include "log.h"
+#include "log_ring.h"
 #include "market.h"
+#include "metrics.h"
 #include "oms.h"
 #include "portfolio.h"
 #include "risk.h"
@@ -48,6 +51,10 @@
 
 #define SIM_BATCH    4096
 #define LIVE_TICK_US 1000
+/* event log slots (about 45 MB in all): every event (2 minutes at the demo's 1,000
+ * events/s, under a second at 200,000), and every event but market data (hours) */
+#define EVENT_LOG_ALL   (1 << 17)
+#define EVENT_LOG_OTHER (1 << 15)
 
 static void on_market_event(const struct event *ev, void *arg)
 {
@@ -69,9 +76,11 @@ static void emit_bar(const struct bar *b, void *arg)
 
 void host_publish_market(struct host *h, struct event *ev)
 {
+    int64_t t0 = h->metrics ? mono_ns() : 0;
     if (market_next_close(h->market) <= ev->ts_us) market_roll(h->market, ev->ts_us, emit_bar, h);
     bus_publish(h->bus, ev);
     if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
+    if (h->metrics) metrics_tick_done(h->metrics, t0);
 }
 
 void host_run_timers(struct host *h, int64_t now_us)
@@ -413,7 +422,14 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     memset(h, 0, sizeof *h);
     h->cfg = cfg;
     h->mode = cfg->mode ? cfg->mode : "paper";
-    h->base = event_base_new();
+    host_start_log_tail(h);
+    /* timers on CLOCK_MONOTONIC, not the 4 ms COARSE clock libevent uses by default */
+    struct event_config *ec = event_config_new();
+    if (ec) {
+        event_config_set_flag(ec, EVENT_BASE_FLAG_PRECISE_TIMER);
+        h->base = event_base_new_with_config(ec);
+        event_config_free(ec);
+    }
     if (!h->base) return err_set(e, "cannot create the event loop");
     if (cfg->sim_clock) clock_init_sim(&h->clock, cfg->start_us);
     else clock_init_wall(&h->clock);
@@ -436,12 +452,18 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     free(fs);
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
+    /* first subscriber: the log must hold every event, in order */
+    h->events = event_log_new(cfg->ws_log_all ? (size_t)cfg->ws_log_all : EVENT_LOG_ALL,
+                              cfg->ws_log_other ? (size_t)cfg->ws_log_other : EVENT_LOG_OTHER,
+                              &h->instruments); /* TEMP (ws helper): ws.log_all/log_other */
+    event_log_attach(h->events, h->bus);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
         return -1;
     sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
+    h->metrics = metrics_new(h);
     if (host_start_http(h, e) != 0) return -1;
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
@@ -495,6 +517,8 @@ void host_fini(struct host *h)
     strategies_free(h->strategies);
     h->strategies = NULL;
     oms_free(h->oms); /* after the strategies: their last states are journaled */
+    metrics_free(h->metrics);
+    h->metrics = NULL;
     if (signal_host == h) {
         signal(SIGUSR1, SIG_DFL);
         signal_host = NULL;
@@ -508,10 +532,12 @@ void host_fini(struct host *h)
     sbx_watchdog_free(h->wd);
     market_free(h->market);
     feed_sim_free(h->feed);
+    event_log_free(h->events);
     bus_free(h->bus);
     timerq_free(h->timers);
     instruments_free(&h->instruments);
     if (h->base) event_base_free(h->base);
     log_set_clock(NULL, NULL);
+    log_ring_free(h->logs);
     memset(h, 0, sizeof *h);
 }

@@ -36,6 +36,7 @@ struct http;
 struct event_log;
 struct ws;
 struct metrics;
+struct log_ring;
 
 struct host {
     const struct config *cfg;
@@ -58,6 +59,7 @@ struct host {
     struct http *http;        /* NULL when the server is off (http = { enabled = false }) */
     struct ws *ws;            /* WebSocket sessions on /ws */
     struct metrics *metrics;  /* /metrics: histograms and the loop-lag probe */
+    struct log_ring *logs;    /* the last log lines: the page's log tail */
     int64_t started_us;       /* wall time at start (uptime in /health) */
     struct event *kill_ev;    /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
@@ -83,6 +85,9 @@ void host_fini(struct host *h);
  * the config enables them and a var directory exists; logs the login link. Returns 0 or
  * -1 with e filled (address in use, non-loopback without a token, bad token file). */
 int host_start_http(struct host *h, struct err *e);
+/* Starts keeping the last log lines for the page (with the server; from the first
+ * line the host logs). */
+void host_start_log_tail(struct host *h);
 /* Closes every client and the server. Safe when none was started. */
 void host_stop_http(struct host *h);
 

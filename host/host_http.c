@@ -17,8 +17,13 @@
 #include "host.h"
 #include "http.h"
 #include "log.h"
+#include "log_ring.h"
+#include "metrics.h"
+#include "rest.h"
 #include "util.h"
 #include "ws.h"
+
+#define LOG_TAIL_LINES 2000
 
 /* web/ next to the scripts directory (./web, or the one beside the binary's tree);
  * the vendor files under the binary's directory (build/www/vendor). */
@@ -36,6 +41,11 @@ static void find_web_dirs(struct host *h, char *web, char *vendor, size_t n)
         if (slash) *slash = 0;
         snprintf(vendor, n, "%s/www/vendor", exe);
     }
+}
+
+void host_start_log_tail(struct host *h)
+{
+    if (h->cfg->http_enabled && h->cfg->var_dir) h->logs = log_ring_new(LOG_TAIL_LINES);
 }
 
 int host_start_http(struct host *h, struct err *e)
@@ -63,11 +73,7 @@ int host_start_http(struct host *h, struct err *e)
     };
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
-    /* TEMP (ws helper): the event log and /ws until the lead wires them. */
-    h->events =
-        event_log_new(cfg->ws_log_all ? (size_t)cfg->ws_log_all : 65536,
-                      cfg->ws_log_other ? (size_t)cfg->ws_log_other : 16384, &h->instruments);
-    event_log_attach(h->events, h->bus);
+    /* TEMP (ws helper): the ws = { ... } config keys */
     struct ws_config wc = {
         .max_clients = (int)cfg->ws_max_clients,
         .max_msg = (size_t)cfg->ws_max_message,
@@ -77,6 +83,13 @@ int host_start_http(struct host *h, struct err *e)
         .pong_timeout_ms = (int)(cfg->ws_pong_timeout_us / 1000),
     };
     h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, &wc);
+    rest_market_routes(h->http, h);
+    rest_strategies_routes(h->http, h);
+    rest_orders_routes(h->http, h);
+    rest_risk_routes(h->http, h);
+    rest_events_routes(h->http, h);
+    rest_logs_routes(h->http, h);
+    rest_metrics_routes(h->http, h);
     char url[128];
     const char *login = http_login_url(h->http);
     const char *path = strstr(login, "/login");
@@ -88,10 +101,8 @@ int host_start_http(struct host *h, struct err *e)
 
 void host_stop_http(struct host *h)
 {
-    ws_free(h->ws); /* TEMP (ws helper): sessions hold evhttp connections */
+    ws_free(h->ws); /* before the server: sessions hold evhttp connections */
     h->ws = NULL;
     http_free(h->http);
     h->http = NULL;
-    event_log_free(h->events); /* TEMP (ws helper) */
-    h->events = NULL;
 }

@@ -393,7 +393,11 @@ void http_reply_text(struct http_req *r, int status, const char *content_type, c
 void http_reply_json(struct http_req *r, int status, struct cJSON *body)
 {
     char *text = body ? cJSON_PrintUnformatted(body) : NULL;
-    reply_body(r, status, "application/json", text ? text : "{}", text ? strlen(text) : 2, NULL);
+    /* an error built by hand (with extra fields) is audited with its code */
+    const cJSON *code =
+        cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(body, "error"), "code");
+    reply_body(r, status, "application/json", text ? text : "{}", text ? strlen(text) : 2,
+               status >= 400 && cJSON_IsString(code) ? code->valuestring : NULL);
     free(text);
     cJSON_Delete(body);
 }

@@ -114,7 +114,8 @@ struct evhttp_request *http_evreq(struct http_req *r);
 struct http *http_server(struct http_req *r);
 
 /* Replies: each may be called once per request. http_reply_json takes ownership of
- * body. Status 204 sends no body. */
+ * body; with an error status and a body in the error shape (extra fields allowed), its
+ * code is what the audit record shows. Status 204 sends no body. */
 void http_reply_json(struct http_req *r, int status, struct cJSON *body);
 void http_reply_text(struct http_req *r, int status, const char *content_type, const char *body,
                      size_t len);

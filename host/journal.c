@@ -62,6 +62,7 @@
 
 #include "buf.h"
 #include "log.h"
+#include "metrics.h"
 #include "util.h"
 
 #define COPY_MAX     4096 /* commits this big are written, smaller ones copied */
@@ -93,6 +94,7 @@ struct journal {
     int failed;
     char why[256]; /* the first commit failure, e.g. "fdatasync: Input/output error" */
     struct journal_stats st;
+    struct metrics_hist commit_hist; /* every commit that wrote something (/metrics) */
 };
 
 /* ---- little-endian fields and CRC-32C -------------------------------------------------- */
@@ -574,6 +576,7 @@ int journal_commit(struct journal *j, struct err *e)
     j->st.commits++;
     j->st.last_commit_ns = dt;
     j->st.max_commit_ns = MAX(j->st.max_commit_ns, dt);
+    metrics_hist_observe(&j->commit_hist, dt);
     return 0;
 }
 
@@ -604,4 +607,9 @@ void journal_stats(const struct journal *j, struct journal_stats *out)
 {
     *out = j->st;
     out->bytes = j->size;
+}
+
+const struct metrics_hist *journal_commit_hist(const struct journal *j)
+{
+    return &j->commit_hist;
 }

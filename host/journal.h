@@ -38,6 +38,7 @@
 #define JOURNAL_RECORD_MAX (16u << 20) /* larger payloads are refused */
 
 struct journal;
+struct metrics_hist;
 
 /* Called once per valid record while opening; payload is valid during the call only.
  * Return 0 to go on, -1 to stop the open with an error (the callback fills e; the file
@@ -88,6 +89,8 @@ int64_t journal_epoch_us(const struct journal *j);
 /* Seq of the last record replayed or appended (committed or not); 0 when none. */
 uint64_t journal_last_seq(const struct journal *j);
 void journal_stats(const struct journal *j, struct journal_stats *out);
+/* Duration of every commit that wrote something (metrics.h histogram), for /metrics. */
+const struct metrics_hist *journal_commit_hist(const struct journal *j);
 
 /* CRC-32C (Castagnoli) of n bytes, continuing from crc (start with 0). Uses the CPU's
  * crc32 instruction when it has one (SSE 4.2), else journal_crc32c_portable (tables):

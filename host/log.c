@@ -26,6 +26,8 @@ static int64_t (*clock_fn)(void *);
 static void *clock_arg;
 static void (*listener_fn)(enum log_level, const char *, void *);
 static void *listener_arg;
+static void (*tail_fn)(enum log_level, const char *, void *);
+static void *tail_arg;
 
 static const char *level_names[] = {"DEBUG", "INFO", "WARN", "ERROR"};
 
@@ -79,6 +81,12 @@ void log_set_listener(void (*fn)(enum log_level, const char *, void *), void *ar
     listener_arg = arg;
 }
 
+void log_set_tail(void (*fn)(enum log_level, const char *, void *), void *arg)
+{
+    tail_fn = fn;
+    tail_arg = arg;
+}
+
 /* Copies src into dst, replacing control characters so one call is one line. */
 static size_t put_clean(char *dst, size_t room, const char *src)
 {
@@ -122,6 +130,7 @@ void log_write(enum log_level lvl, const char *module, const char *msg, const ch
     }
     line[len] = '\0';
     if (listener_fn) listener_fn(lvl, line, listener_arg);
+    if (tail_fn) tail_fn(lvl, line, tail_arg);
     line[len++] = '\n';
     if (to_stderr) write_all(STDERR_FILENO, line, len);
     if (file_fd >= 0) write_all(file_fd, line, len);

@@ -29,9 +29,13 @@ void log_set_stderr(int on);
 void log_set_clock(int64_t (*now_us)(void *arg), void *arg);
 
 /* A listener receives every written line (without the newline), on the thread
- * that logged it. Used by tests to wait on log lines and later by the console's
- * tail. One listener at a time; NULL removes it. */
+ * that logged it. Used by tests and benchmarks to wait on log lines. One listener at a
+ * time; NULL removes it. */
 void log_set_listener(void (*fn)(enum log_level lvl, const char *line, void *arg), void *arg);
+
+/* The host's log tail (log_ring.c) receives every written line the same way, in its
+ * own slot, so a test or benchmark listening still sees every line. NULL removes it. */
+void log_set_tail(void (*fn)(enum log_level lvl, const char *line, void *arg), void *arg);
 
 /* Writes one line. kv_fmt is a printf format for the "key=value ..." part (may be
  * NULL or ""). */

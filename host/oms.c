@@ -29,6 +29,7 @@
 #include "fixed.h"
 #include "host.h"
 #include "log.h"
+#include "metrics.h"
 #include "oms_internal.h"
 #include "tz.h"
 #include "util.h"
@@ -347,6 +348,7 @@ static void send_one(struct oms *o, const struct out_item *it)
         util_strlcpy(vo.cl_id, ord->cl_id, sizeof vo.cl_id);
         if (o->venue.ops->submit(o->venue.impl, &vo, &e) != 0)
             oms_set_status(o, ord, OS_REJECTED, "VENUE_ERROR", 1);
+        else if (o->h && o->h->metrics) metrics_order_sent(o->h->metrics); /* tick to order */
     } else if (it->kind == OUT_CANCEL) {
         if (o->venue.ops->cancel(o->venue.impl, ord->cl_id, &e) != 0)
             log_warn("oms", "cancel not sent", "id=%llu error=%s", (unsigned long long)ord->id,

@@ -40,7 +40,7 @@ const char *const strategy_cb_names[CB__COUNT] = {"on_start",  "on_stop",  "on_q
 
 const char *strategy_status_name(enum strategy_status s)
 {
-    return s == STRATEGY_RUNNING ? "running" : s == STRATEGY_FAULTED ? "faulted" : "stopped";
+    return s == STRATEGY_RUNNING ? "RUNNING" : s == STRATEGY_FAULTED ? "FAULTED" : "STOPPED";
 }
 
 /* ---- versions ------------------------------------------------------------------------ */
@@ -125,7 +125,7 @@ int strategy_resolve_callbacks(lua_State *L, void *ud)
     return 0;
 }
 
-static int set_params_global(lua_State *L, void *ud)
+int strategy_params_step(lua_State *L, void *ud)
 {
     const struct params *ps = ud;
     lua_createtable(L, 0, ps->n);
@@ -195,7 +195,7 @@ int strategy_version_load(struct strategy *st, unsigned number, struct version *
         goto done;
     }
     if (resolve_decl(st, v, e) != 0) goto done;
-    if (sbx_host_step(v->sbx, set_params_global, &v->params, 0, 0, e) != 0) goto done;
+    if (sbx_host_step(v->sbx, strategy_params_step, &v->params, 0, 0, e) != 0) goto done;
     if ((lua_pushvalue(sbx_lua(v->sbx), API_SLOTS),
          sbx_host_step(v->sbx, strategy_resolve_callbacks, v, 1, 0, e)) != 0)
         goto done;
@@ -325,6 +325,7 @@ void strategy_remember_deps(struct strategy *st)
 /* Unloads the current version keeping its state (stop and fault). */
 static void unload(struct strategy *st)
 {
+    strategy_keep(st);
     strategy_save_state(st);
     strategy_remember_deps(st);
     strategy_cancel_timers(st, NULL);
@@ -393,7 +394,8 @@ int strategy_report_error(struct strategy *st, const char *phase, const struct s
 }
 
 /* Every call into an instance's sandbox: events the script publishes are held until
- * the call returns (bus_hold), so they never reach another sandbox re-entrantly. */
+ * the call returns (bus_hold), so they never reach another sandbox re-entrantly; its
+ * duration goes into the instance's histogram (/metrics). */
 enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs,
                                       enum sbx_budget b, struct sbx_error *se)
 {
@@ -403,7 +405,9 @@ enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int na
     struct api_ctx *c = sbx_owner(s);
     c->events_this_call = 0;
     c->orders_touched = 0;
+    int64_t t0 = mono_ns();
     enum sbx_status rc = sbx_call(s, nargs, 0, b, se);
+    metrics_hist_observe(&st->call_hist, mono_ns() - t0);
     if (c->orders_touched && rc == SBX_OK) journal_state(st, s);
     bus_release(bus);
     return rc;
@@ -578,6 +582,7 @@ static void strategy_free(struct strategy *st)
     buf_free(&st->journaled_state);
     for (int i = 0; i < st->ndeps; i++) free(st->deps[i]);
     free(st->deps);
+    strategy_kept_free(st);
     free(st);
 }
 
@@ -817,4 +822,20 @@ uint64_t strategy_calls(const struct strategy *st)
 uint64_t strategy_errors(const struct strategy *st)
 {
     return st->errors;
+}
+
+const struct metrics_hist *strategy_call_hist(const struct strategy *st)
+{
+    return &st->call_hist;
+}
+
+size_t strategy_memory_used(const struct strategy *st)
+{
+    return st->cur.sbx ? sbx_memory_used(st->cur.sbx) : 0;
+}
+
+size_t strategy_memory_limit(const struct strategy *st)
+{
+    if (st->cur.sbx) return sbx_memory_limit(st->cur.sbx);
+    return st->set->limits.memory_limit ? st->set->limits.memory_limit : SBX_DEFAULT_MEMORY;
 }

@@ -23,6 +23,7 @@
 #ifndef LUATRADE_STRATEGY_H
 #define LUATRADE_STRATEGY_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "err.h"
@@ -31,6 +32,7 @@
 struct host;
 struct strategy;
 struct strategies;
+struct metrics_hist;
 
 enum strategy_status { STRATEGY_STOPPED, STRATEGY_RUNNING, STRATEGY_FAULTED };
 
@@ -90,6 +92,11 @@ const char *strategy_sha256(const struct strategy *st);     /* hex */
 const char *strategy_last_error(const struct strategy *st); /* "" when none */
 uint64_t strategy_calls(const struct strategy *st);
 uint64_t strategy_errors(const struct strategy *st);
+/* Time of every call into the instance's sandboxes (metrics.h), and the memory its loaded
+ * sandbox uses now (0 when not loaded) and may use, in bytes. For /metrics. */
+const struct metrics_hist *strategy_call_hist(const struct strategy *st);
+size_t strategy_memory_used(const struct strategy *st);
+size_t strategy_memory_limit(const struct strategy *st);
 
 /* 1 when now is inside the window the loaded version declared (always 1 without one;
  * 0 when its time zone cannot be loaded: fail closed). */
@@ -105,5 +112,33 @@ int strategy_declares_param(const struct strategy *st, const char *name);
 /* Loads a script and checks its declaration without a host (luatrade check).
  * Returns 0, or -1 with e filled ("file:line: message"). */
 int strategy_check_script(const char *path, const char *scripts_dir, struct err *e);
+
+/* --- administration while the host runs (strategy_admin.c): REST and the console --- */
+
+struct cJSON;
+
+/* Adds an instance like one from the config: strategies_add, then its portfolio
+ * account (with the declared capital) and the `state` a previous run journaled under
+ * its id. It is not started. The id "manual" is refused (operators' orders use it).
+ * Returns it, or NULL with e filled. */
+struct strategy *strategies_create(struct strategies *ss, const struct strategy_spec *spec,
+                                   struct err *e);
+
+/* Sets parameters: every name must be declared by the script, and every value have
+ * the type of its declared default (a finite number for a number). All or nothing:
+ * returns 0, or -1 with e naming the first bad one, and then nothing changed. The
+ * values replace the loaded version's read-only `params` at once (between two events:
+ * must not be called during a dispatch) and are kept as overrides, so reloads and
+ * later starts keep them (a host restart goes back to the config's). Logs the change. */
+int strategy_set_params(struct strategy *st, const struct params *p, struct err *e);
+
+/* The current values: the declaration's defaults with the overrides applied, into out
+ * (a fresh set; free it with params_free). */
+void strategy_params(const struct strategy *st, struct params *out);
+
+/* {id, script, status ("RUNNING", "STOPPED", "FAULTED"), version, sha256, symbols,
+ *  params, last_reload ({ts, ok, error} or null), last_error, calls, errors,
+ *  memory_bytes, loaded_at}: what REST and the page show. The caller owns it. */
+struct cJSON *strategy_json(const struct strategy *st);
 
 #endif

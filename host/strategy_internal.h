@@ -10,6 +10,7 @@
 #include "api.h"
 #include "buf.h"
 #include "event.h"
+#include "metrics.h"
 #include "param.h"
 #include "sbx.h"
 #include "strategy.h"
@@ -59,6 +60,24 @@ struct stimer {
     int one_shot;
 };
 
+/* What the last loaded version resolved, kept while no version is loaded (stopped,
+ * faulted) so the instance can still be described and its parameters checked
+ * (strategy_admin.c). */
+struct strategy_kept {
+    int has;
+    char sha256[65];
+    int *symbols;
+    int nsymbols;
+    struct params declared; /* the declaration's defaults */
+};
+
+/* How the last reload went (strategy_reload.c records it). */
+struct strategy_reload_result {
+    int64_t ts_us; /* host clock; 0: never reloaded */
+    int ok;
+    char error[640]; /* "file:line: message" when it failed */
+};
+
 struct strategy {
     struct strategies *set;
     char id[DECL_NAME_MAX];
@@ -74,6 +93,7 @@ struct strategy {
     int64_t loaded_at_us;
     char last_error[640];
     uint64_t calls, errors;
+    struct metrics_hist call_hist; /* time of every call into its sandboxes */
     int64_t error_ts[ERROR_RING];
     unsigned nerror_ts;
 
@@ -86,6 +106,9 @@ struct strategy {
 
     struct stimer **timers;
     int ntimers;
+
+    struct strategy_kept kept;
+    struct strategy_reload_result last_reload;
 };
 
 struct route {
@@ -131,6 +154,15 @@ int strategy_push_cb(struct strategy *st, enum cb cb);
 void strategy_call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b);
 int strategy_report_error(struct strategy *st, const char *phase, const struct sbx_error *se,
                           int count_storm);
+/* Host step: sets the global `params` to a read-only view of ud (const struct params *). */
+int strategy_params_step(lua_State *L, void *ud);
+
+/* strategy_admin.c */
+/* Copies what the loaded version resolved into st->kept (before it is unloaded). */
+void strategy_keep(struct strategy *st);
+void strategy_kept_free(struct strategy *st);
+/* Records the outcome of a reload attempt (error NULL when it succeeded). */
+void strategy_record_reload(struct strategy *st, const char *error);
 
 /* strategy_timer.c */
 #define STRATEGY_TIMERS_MAX 1000

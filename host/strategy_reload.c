@@ -27,6 +27,7 @@ static void reload_failed(struct strategy *st, const char *msg)
 {
     char q[700];
     util_strlcpy(st->last_error, msg, sizeof st->last_error);
+    strategy_record_reload(st, msg);
     log_error("strategy", "reload failed; old version keeps running", "id=%s version=%u error=%s",
               st->id, st->version, log_quote(q, sizeof q, msg));
     struct sbx_error se = {.status = SBX_ERR_RUNTIME};
@@ -124,9 +125,11 @@ static int reload_transaction(struct strategy *st, struct err *e)
         strategy_remember_deps(st);
     } else {
         strategy_remember_deps(st);
+        strategy_keep(st);
         strategy_version_free(&st->cur); /* stopped: no sandbox; the state saved at stop stays */
     }
     strategy_routes_dirty(st);
+    strategy_record_reload(st, NULL);
     double ms = (double)(mono_ns() - t0) / 1e6;
     cJSON *d = strategy_event_data(st);
     cJSON_AddNumberToObject(d, "old_version", old);

@@ -6,8 +6,10 @@
 #    something is missing, so a second run does no apt work at all. It uses the
 #    system's apt sources as they are and never changes them.
 # 2. Runs tools/luajit.sh, which builds the CHECKHOOK LuaJIT into the cache once.
-# 3. Installs the npm development dependencies of package.json (TA-Lib, the reference
-#    the indicator tests compare against) with `npm ci` from package-lock.json, only
+# 3. Installs the npm dependencies of package.json (TA-Lib, the reference the indicator
+#    tests compare against; preact, htm and lightweight-charts, which the build copies
+#    into build/www/vendor for the web page; ws and playwright-core for the WebSocket and
+#    browser tests) with `npm ci` from package-lock.json, only
 #    when node_modules is missing or older than the lock. The `talib` package builds
 #    TA-Lib's bundled C sources with node-gyp (python3, make, g++); nothing prebuilt
 #    is downloaded. Node and npm are checked by command, not by package name: the
@@ -36,8 +38,9 @@ packages=(
     clang libclang-rt-14-dev clang-format
     # servers the integration tests start on loopback
     postgresql redis-server
-    # test and demo helpers
-    socat tmux
+    # test and demo helpers; chromium for the page's browser tests (driven by the npm
+    # package playwright-core, never a downloaded browser); wrk for the HTTP benchmark
+    socat tmux chromium wrk
     # node-gyp building the npm package `talib` (node and npm themselves: see below)
     python3 make g++
 )

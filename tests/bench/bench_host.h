@@ -62,6 +62,7 @@ static inline void bench_host_up(struct host *h, struct config *cfg, const char 
     if (config_load_text("bench.lua", text, strlen(text), wd, cfg, &e) != 0)
         bench_fail("config", e.msg);
     if (var_dir) cfg->var_dir = xstrdup(var_dir);
+    cfg->http_enabled = 0; /* no server in benchmarks of the trading path */
     if (host_init(h, cfg, &e) != 0) bench_fail("host_init", e.msg);
 }
 

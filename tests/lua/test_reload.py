@@ -104,7 +104,7 @@ def test_fixed_script_revives_faulted_strategy():
                                      'timer.every("100ms", "tick_v2") end'))
     line = h.wait_for(r"revived count=(\d+)")
     assert int(re.search(r"count=(\d+)", line).group(1)) > 20, "state was not kept across the fault"
-    h.wait_for(r"strategy reloaded id=r version=2 .*status=running")
+    h.wait_for(r"strategy reloaded id=r version=2 .*status=RUNNING")
     h.wait_for(r'msg="timer tick_v2 from v2')
     assert h.stop() == 0
 
