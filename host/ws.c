@@ -282,7 +282,9 @@ static void on_subscribe(struct session *s, const struct ws_msg *m)
     cJSON_AddNumberToObject(r, "since", (double)since);
     cJSON_AddBoolToObject(r, "gap", gap);
     send_json(s, r);
-    schedule_flush(w);
+    /* The backlog goes out now, not at the next flush: a resume from the oldest event
+     * held must not lose it to the events published in between. */
+    if (session_flush(s)) schedule_flush(w);
 }
 
 static void on_text(struct session *s, const uint8_t *p, size_t len)

@@ -128,6 +128,12 @@ export class Host {
     return Number(s.match(/VmRSS:\s+(\d+) kB/)[1]);
   }
 
+  // 1 when the host ignores signal number sig (/proc/PID/status SigIgn).
+  ignores(sig) {
+    const s = readFileSync(`/proc/${this.proc.pid}/status`, 'utf8');
+    return (BigInt('0x' + s.match(/SigIgn:\s+([0-9a-f]+)/)[1]) >> BigInt(sig - 1)) & 1n ? 1 : 0;
+  }
+
   wsUrl(query = '') {
     return `ws://127.0.0.1:${this.port}/ws${query}`;
   }
@@ -272,7 +278,9 @@ export class RawClient {
     };
     const lines = Object.entries(h).map(([k, v]) => `${k}: ${v}`);
     r.sock.write(request || `GET /ws HTTP/1.1\r\n${lines.join('\r\n')}\r\n\r\n`);
-    r.response = await r.head;
+    const d = deadline(10000, () => 'the upgrade response');
+    r.response = await Promise.race([r.head, d.p, r.ended.then(() => Promise.reject(new Error('connection closed before the upgrade response')))]);
+    d.clear();
     r.status = Number(r.response.split(' ')[1]);
     r.key = key;
     return r;
