@@ -46,8 +46,9 @@ function deadline(ms, what) {
 }
 
 export class Host {
-  static async start(cfg, { args = [] } = {}) {
-    const h = new Host(cfg, args);
+  // env: extra environment variables for the host.
+  static async start(cfg, { args = [], env = {} } = {}) {
+    const h = new Host(cfg, args, env);
     const m = await h.waitFor(/http listening url=(\S+) login=(\S+)/);
     h.port = Number(new URL(m[1]).port);
     h.token = new URL(m[2]).searchParams.get('token');
@@ -55,13 +56,14 @@ export class Host {
     return h;
   }
 
-  constructor(cfg, args) {
+  constructor(cfg, args, env) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'luatrade-ws-'));
     writeFileSync(path.join(this.dir, 'config.lua'), cfg);
     this.lines = [];
     this.waiters = new Set();
     this.proc = spawn(BIN, ['run', 'config.lua', '--var', 'var', '--listen', '127.0.0.1:0', ...args], {
       cwd: this.dir,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.exited = new Promise((resolve) => this.proc.on('exit', (code, sig) => resolve({ code, sig })));
