@@ -8,6 +8,7 @@
  *   http listening url=http://127.0.0.1:8080/ login=http://127.0.0.1:8080/login?token=...
  * and prints the login link on stderr, like Jupyter does. */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -71,6 +72,8 @@ int host_start_http(struct host *h, struct err *e)
         .rate_burst = cfg->http_burst,
         .timeout_s = (int)(cfg->http_timeout_us / 1000000),
     };
+    /* a client that vanishes mid-write must cost an EPIPE, not the process */
+    signal(SIGPIPE, SIG_IGN);
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
     /* TEMP (ws helper): the ws = { ... } config keys */
