@@ -465,9 +465,6 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     restore_strategies(h, cfg);
     h->metrics = metrics_new(h);
     if (host_start_http(h, e) != 0) return -1;
-    /* A client that goes away mid-reply (HTTP, WebSocket) must cost a write error
-     * (EPIPE, handled by libevent), not the process. */
-    signal(SIGPIPE, SIG_IGN);
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
     evsignal_add(h->sig_int, NULL);
