@@ -526,6 +526,24 @@ static int read_http(struct walk *w, int t, struct config *cfg)
                : 0;
 }
 
+/* TEMP (ws helper): ws = { ... } until the lead settles the names (ws.h). */
+static int read_ws(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"max_clients",  "max_message", "queue",     "stall", "ping",
+                                 "pong_timeout", "log_all",     "log_other", NULL};
+    return check_keys(w, t, keys) ||
+                   integer(w, t, "max_clients", &cfg->ws_max_clients, 1, 100000) ||
+                   integer(w, t, "max_message", &cfg->ws_max_message, 128, 1 << 24) ||
+                   integer(w, t, "queue", &cfg->ws_queue, 4096, 1 << 30) ||
+                   duration(w, t, "stall", &cfg->ws_stall_us) ||
+                   duration(w, t, "ping", &cfg->ws_ping_us) ||
+                   duration(w, t, "pong_timeout", &cfg->ws_pong_timeout_us) ||
+                   integer(w, t, "log_all", &cfg->ws_log_all, 16, 1 << 24) ||
+                   integer(w, t, "log_other", &cfg->ws_log_other, 16, 1 << 24)
+               ? -1
+               : 0;
+}
+
 static int read_strategy(struct walk *w, int t, struct config_strategy *s)
 {
     static const char *keys[] = {"script", "id", "symbols", "params", "risk", NULL};
@@ -663,7 +681,7 @@ static int read_root(struct walk *w, int t, struct config *cfg)
     static const char *keys[] = {"seed",   "mode",       "clock",   "start",  "scripts",
                                  "feed",   "strategies", "sandbox", "market", "log",
                                  "reload", "fail_fast",  "account", "venue",  "journal",
-                                 "risk",   "http",       NULL};
+                                 "risk",   "http",       "ws",      NULL};
     if (check_keys(w, t, keys)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
@@ -697,8 +715,8 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         leave(w, m);
         goto fail;
     }
-    static const char *sections[] = {"feed",    "strategies", "sandbox", "market", "log", "reload",
-                                     "account", "venue",      "journal", "risk",   "http"};
+    static const char *sections[] = {"feed",    "strategies", "sandbox", "market", "log",  "reload",
+                                     "account", "venue",      "journal", "risk",   "http", "ws"};
     for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
         int s = subtable(w, t, sections[i]);
         if (s < 0) goto fail;
@@ -754,8 +772,11 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         case 9:
             rc = read_risk(w, s, cfg);
             break;
-        default:
+        case 10:
             rc = read_http(w, s, cfg);
+            break;
+        default:
+            rc = read_ws(w, s, cfg);
             break;
         }
         leave(w, m);

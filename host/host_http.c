@@ -76,7 +76,16 @@ int host_start_http(struct host *h, struct err *e)
     signal(SIGPIPE, SIG_IGN);
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
-    h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, NULL);
+    /* TEMP (ws helper): the ws = { ... } config keys */
+    struct ws_config wc = {
+        .max_clients = (int)cfg->ws_max_clients,
+        .max_msg = (size_t)cfg->ws_max_message,
+        .queue_max = (size_t)cfg->ws_queue,
+        .stall_ms = (int)(cfg->ws_stall_us / 1000),
+        .ping_ms = (int)(cfg->ws_ping_us / 1000),
+        .pong_timeout_ms = (int)(cfg->ws_pong_timeout_us / 1000),
+    };
+    h->ws = ws_new(h->http, h->base, h->bus, h->events, &h->instruments, &wc);
     rest_market_routes(h->http, h);
     rest_strategies_routes(h->http, h);
     rest_orders_routes(h->http, h);

@@ -282,7 +282,9 @@ static void on_subscribe(struct session *s, const struct ws_msg *m)
     cJSON_AddNumberToObject(r, "since", (double)since);
     cJSON_AddBoolToObject(r, "gap", gap);
     send_json(s, r);
-    schedule_flush(w);
+    /* The backlog goes out now, not at the next flush: a resume from the oldest event
+     * held must not lose it to the events published in between. */
+    if (session_flush(s)) schedule_flush(w);
 }
 
 static void on_text(struct session *s, const uint8_t *p, size_t len)
@@ -514,8 +516,14 @@ void ws_free(struct ws *w)
             wslay_event_queue_close(s->ctx, WSLAY_CODE_GOING_AWAY, (const uint8_t *)"shutdown", 8);
             wslay_event_send(s->ctx);
         }
-        /* One non-blocking attempt to get the close frame out before the socket goes. */
-        evbuffer_write(bufferevent_get_output(s->bev), bufferevent_getfd(s->bev));
+        /* One non-blocking attempt to get the close frame out before the socket goes
+         * (the loop no longer runs). send(2), not evbuffer_write: a socket bufferevent
+         * keeps its output's start frozen outside its own writes. */
+        struct evbuffer *out = bufferevent_get_output(s->bev);
+        size_t len = evbuffer_get_length(out);
+        if (len > 0)
+            (void)!send(bufferevent_getfd(s->bev), evbuffer_pullup(out, -1), len,
+                        MSG_DONTWAIT | MSG_NOSIGNAL);
         session_free(s);
     }
     bus_unsubscribe(w->bus, w->bus_sub);

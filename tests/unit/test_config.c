@@ -229,11 +229,11 @@ static void test_key_errors(void **state)
     load_fails("return { sed = 1 }",
                "t.lua: unknown key 'sed' (expected one of: seed, mode, clock, start, scripts, "
                "feed, strategies, sandbox, market, log, reload, fail_fast, account, venue, "
-               "journal, risk, http)");
+               "journal, risk, http, ws)");
     load_fails("return { [1] = 1 }",
                "t.lua: unknown key a number key (expected one of: seed, mode, clock, start, "
                "scripts, feed, strategies, sandbox, market, log, reload, fail_fast, account, "
-               "venue, journal, risk, http)");
+               "venue, journal, risk, http, ws)");
     load_fails("return { feed = { rat = 1 } }",
                "t.lua: feed: unknown key 'rat' (expected one of: kind, rate, trade_ratio, seed, "
                "symbols)");
