@@ -526,11 +526,12 @@ static int read_http(struct walk *w, int t, struct config *cfg)
                : 0;
 }
 
-/* TEMP (ws helper): ws = { ... } until the lead settles the names (ws.h). */
+/* ws = { ... }: WebSocket sessions (ws.h) and the recent events they resume from
+ * (event_log.h). */
 static int read_ws(struct walk *w, int t, struct config *cfg)
 {
-    static const char *keys[] = {"max_clients",  "max_message", "queue",     "stall", "ping",
-                                 "pong_timeout", "log_all",     "log_other", NULL};
+    static const char *keys[] = {"max_clients",  "max_message", "queue",         "stall", "ping",
+                                 "pong_timeout", "history",     "history_other", NULL};
     return check_keys(w, t, keys) ||
                    integer(w, t, "max_clients", &cfg->ws_max_clients, 1, 100000) ||
                    integer(w, t, "max_message", &cfg->ws_max_message, 128, 1 << 24) ||
@@ -538,8 +539,8 @@ static int read_ws(struct walk *w, int t, struct config *cfg)
                    duration(w, t, "stall", &cfg->ws_stall_us) ||
                    duration(w, t, "ping", &cfg->ws_ping_us) ||
                    duration(w, t, "pong_timeout", &cfg->ws_pong_timeout_us) ||
-                   integer(w, t, "log_all", &cfg->ws_log_all, 16, 1 << 24) ||
-                   integer(w, t, "log_other", &cfg->ws_log_other, 16, 1 << 24)
+                   integer(w, t, "history", &cfg->ws_history, 16, 1 << 24) ||
+                   integer(w, t, "history_other", &cfg->ws_history_other, 16, 1 << 24)
                ? -1
                : 0;
 }

@@ -94,9 +94,9 @@ struct config {
     double http_rate, http_burst;
     int64_t http_max_body, http_max_conns;
     int64_t http_timeout_us;
-    /* TEMP (ws helper): ws = { max_clients, max_message, queue, stall, ping, pong_timeout,
-     * log_all, log_other } (ws.h, event_log.h); 0 = default */
-    int64_t ws_max_clients, ws_max_message, ws_queue, ws_log_all, ws_log_other;
+    /* ws = { max_clients, max_message, queue, stall, ping, pong_timeout, history,
+     * history_other } (ws.h, event_log.h); 0 = default */
+    int64_t ws_max_clients, ws_max_message, ws_queue, ws_history, ws_history_other;
     int64_t ws_stall_us, ws_ping_us, ws_pong_timeout_us;
 };
 

@@ -453,9 +453,9 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
     /* first subscriber: the log must hold every event, in order */
-    h->events = event_log_new(cfg->ws_log_all ? (size_t)cfg->ws_log_all : EVENT_LOG_ALL,
-                              cfg->ws_log_other ? (size_t)cfg->ws_log_other : EVENT_LOG_OTHER,
-                              &h->instruments); /* TEMP (ws helper): ws.log_all/log_other */
+    h->events = event_log_new(
+        cfg->ws_history ? (size_t)cfg->ws_history : EVENT_LOG_ALL,
+        cfg->ws_history_other ? (size_t)cfg->ws_history_other : EVENT_LOG_OTHER, &h->instruments);
     event_log_attach(h->events, h->bus);
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;

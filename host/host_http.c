@@ -76,7 +76,6 @@ int host_start_http(struct host *h, struct err *e)
     signal(SIGPIPE, SIG_IGN);
     h->http = http_new(h->base, &hc, e);
     if (!h->http) return -1;
-    /* TEMP (ws helper): the ws = { ... } config keys */
     struct ws_config wc = {
         .max_clients = (int)cfg->ws_max_clients,
         .max_msg = (size_t)cfg->ws_max_message,

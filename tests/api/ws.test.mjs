@@ -304,7 +304,7 @@ describe('ws pings and limits', () => {
 describe('ws slow consumers', () => {
   test('a resume from before the log: gap, from the oldest held', T, async () => {
     // 1024 slots at 2000 events/s: the log turns over every half second.
-    const host = await Host.start(config({ ws: 'log_all = 1024, log_other = 1024' }));
+    const host = await Host.start(config({ ws: 'history = 1024, history_other = 1024' }));
     try {
       // Read until the log has turned over (a new client's hello says so).
       const w = await Client.open(host);
@@ -341,7 +341,7 @@ describe('ws slow consumers', () => {
 
   test('a client the log has left behind is dropped with 1008', T, async () => {
     // A small log, a fast feed and no stall limit: the log turns over in 50 ms.
-    const host = await Host.start(config({ rate: 20000, ws: 'log_all = 1024, queue = 65536, stall = "600s"' }));
+    const host = await Host.start(config({ rate: 20000, ws: 'history = 1024, queue = 65536, stall = "600s"' }));
     try {
       const r = await RawClient.open(host);
       await r.json((m) => m.type === 'hello');
@@ -363,7 +363,7 @@ describe('ws slow consumers', () => {
     // Under AddressSanitizer freed memory waits in a quarantine (RSS would measure that):
     // no quarantine for this host. A build without ASan ignores the variable.
     const asan = [process.env.ASAN_OPTIONS, 'quarantine_size_mb=0', 'thread_local_quarantine_size_kb=0'];
-    const host = await Host.start(config({ rate: 20000, ws: 'queue = 262144, stall = "1s", log_all = 65536' }), {
+    const host = await Host.start(config({ rate: 20000, ws: 'queue = 262144, stall = "1s", history = 65536' }), {
       env: { ASAN_OPTIONS: asan.filter(Boolean).join(':') },
     });
     try {

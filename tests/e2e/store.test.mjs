@@ -61,7 +61,7 @@ test('strategy events update the table: stop, start, reload, errors with file:li
   assert.equal(s.state.strategies.get('a').status, 'STOPPED');
   s.apply(ev('STRATEGY_START', { strategy: 'a', version: 1 }));
   assert.equal(s.state.strategies.get('a').status, 'RUNNING');
-  s.apply(ev('STRATEGY_RELOAD', { strategy: 'a', version: 2, old_version: 1, ms: 1.5, status: 'running' }));
+  s.apply(ev('STRATEGY_RELOAD', { strategy: 'a', version: 2, old_version: 1, ms: 1.5, status: 'RUNNING' }));
   assert.equal(s.state.strategies.get('a').version, 2);
   assert.equal(s.state.strategies.get('a').status, 'RUNNING');
   assert.equal(s.state.strategies.get('a').last_reload.ok, true);
