@@ -92,6 +92,10 @@ def test_limits():
         for c in (c1, c2):
             st, _, _ = h.call("GET", "/api/no-such-thing", conn=c)
             assert st == 404, st
+        # keep-alive: a second request on c1 rides the same socket
+        sock = c1.sock
+        st, hd, _ = h.call("GET", "/api/no-such-thing", conn=c1)
+        assert st == 404 and c1.sock is sock and hd.get("connection") != "close", hd
         err = h.error("GET", "/api/no-such-thing", status=503, conn=c3)
         assert "too many connections" in err["message"], err
         c1.close()
