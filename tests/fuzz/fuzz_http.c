@@ -3,23 +3,18 @@
  * :params, query integers, JSON bodies with the depth limit, the audit log, static files).
  *
  * One server lives for the whole run, with a known token so that inputs carrying it
- * reach the handlers (the dictionary has it). Per input: connect, send, half-close,
- * and run the loop until the server closes the connection (or 2 s pass). Checked for
- * every input: the server never crashes or leaks, and every reply it sends starts with
- * a status line. */
-#include <arpa/inet.h>
+ * reach the handlers (the dictionary has it); inputs go through fuzz_http_client.h.
+ * Checked for every input: the server never crashes or leaks, and every reply it sends
+ * starts with a status line. */
 #include <cjson/cJSON.h>
 #include <event2/event.h>
-#include <netinet/in.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <unistd.h>
 
 #include "fuzz_common.h"
+#include "fuzz_http_client.h"
 #include "http.h"
-#include "util.h"
 
 #define TOKEN "fuzzfuzzfuzzfuzzfuzzfuzzfuzzfuzz"
 
@@ -54,11 +49,8 @@ static const struct http_route routes[] = {
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     log_set_stderr(0);
-    char dir[] = "/tmp/fuzz_http.XXXXXX";
-    CHECK(mkdtemp(dir));
+    const char *var = fuzz_scratch_dir("fuzz_http");
     base = event_base_new();
-    static char var[64];
-    memcpy(var, dir, sizeof dir);
     struct http_config c = {.listen = "127.0.0.1:0",
                             .token = TOKEN,
                             .var_dir = var,
@@ -72,48 +64,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     return 0;
 }
 
-struct client {
-    int fd;
-    size_t got;
-    char first[16];
-};
-
-static void on_readable(evutil_socket_t fd, short what, void *arg)
-{
-    struct client *c = arg;
-    char buf[4096];
-    ssize_t n = what & EV_READ ? read(fd, buf, sizeof buf) : 0;
-    if (n > 0) {
-        size_t k = c->got < sizeof c->first ? MIN(sizeof c->first - c->got, (size_t)n) : 0;
-        memcpy(c->first + c->got, buf, k);
-        c->got += (size_t)n;
-        return;
-    }
-    event_base_loopbreak(base);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* a new 127.x.y.z source address per input: closed connections linger in
-     * TIME_WAIT, and one source address would run out of ports within a minute */
-    static uint32_t n;
-    struct client c = {.fd = socket(AF_INET, SOCK_STREAM, 0)};
-    struct sockaddr_in src = {.sin_family = AF_INET};
-    src.sin_addr.s_addr = htonl(0x7f000000u | (1 + (++n % 0xfffffeu)));
-    CHECK(bind(c.fd, (struct sockaddr *)&src, sizeof src) == 0);
-    struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons(http_port(server))};
-    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    CHECK(connect(c.fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    if (size) CHECK(write(c.fd, data, size) == (ssize_t)size);
-    shutdown(c.fd, SHUT_WR);
-    struct timeval limit = {2, 0};
-    struct event *ev = event_new(base, c.fd, EV_READ | EV_PERSIST | EV_TIMEOUT, on_readable, &c);
-    event_add(ev, &limit);
-    event_base_dispatch(base);
-    event_free(ev);
-    close(c.fd);
-    if (c.got >= 9) CHECK(!memcmp(c.first, "HTTP/", 5)); /* evhttp echoes the version */
-    /* let the server notice the close and free the connection */
-    event_base_loop(base, EVLOOP_NONBLOCK);
+    fuzz_http_send(base, http_port(server), data, size);
     return 0;
 }
