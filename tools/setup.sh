@@ -5,7 +5,8 @@
 #    dpkg-query first and only calls `apt-get update` and `apt-get install` when
 #    something is missing, so a second run does no apt work at all. It uses the
 #    system's apt sources as they are and never changes them.
-# 2. Runs tools/luajit.sh, which builds the CHECKHOOK LuaJIT into the cache once.
+# 2. Runs tools/luajit.sh, which builds the CHECKHOOK LuaJIT into the cache once, and
+#    tools/promtool.sh, which unpacks Debian's promtool into the cache once.
 # 3. Installs the npm dependencies of package.json (TA-Lib, the reference the indicator
 #    tests compare against; preact, htm and lightweight-charts, which the build copies
 #    into build/www/vendor for the web page; ws and playwright-core for the WebSocket and
@@ -90,6 +91,10 @@ fi
 
 say "running: tools/luajit.sh"
 tools/luajit.sh
+
+# promtool (from Debian's prometheus package, unpacked into the cache, not installed:
+# the package would bring a daemon) validates /metrics in the tests.
+say "promtool: $(tools/promtool.sh)"
 
 # npm ci replaces node_modules as a whole; the stamp is written only after it
 # succeeded, so a failed or interrupted install is retried on the next run.
