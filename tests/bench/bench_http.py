@@ -7,10 +7,14 @@ Phases (each wrk run: `wrk -t1 -cCONNS -dSECONDS --latency`, loopback only):
   host       the loaded host (bench_http_host.py: live clock, feed at BENCH_RATE, four
              strategies, journal sync = false, http.rate = 0), after a 2 s wrk warm-up;
              the host's counters are read just before and after, so the achieved feed
-             rate, the loop lag and the host's CPU over the same 10 s are reported;
+             rate, the loop lag and the host's CPU over the same 10 s are reported; the
+             loop thread's CPU over 3 s of feed alone before it gives the CPU per request
+             (loop CPU during wrk minus the feed's share, over the requests): on a shared
+             machine that figure is steadier than requests/s;
   beside     the baseline server (bench_http_baseline, the same reply bytes: the host's
              own /api/portfolio body captured after the warm-up) while the loaded host
-             still runs: the same competition for the machine's cores;
+             still runs: the same competition for the machine's cores (its process CPU
+             per request is reported too);
   baseline   the baseline server alone, after the host stopped: the ceiling of evhttp,
              loopback and wrk on this machine (the ratio host / baseline uses this one);
   idle       a host with the feed at BENCH_IDLE_RATE (1000) events/s: what the HTTP
@@ -33,6 +37,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bench_http_host as bh  # noqa: E402
@@ -48,6 +53,7 @@ BIN = os.environ["LUATRADE_BIN"]
 BASELINE = os.environ.get("BENCH_BASELINE_BIN") or os.path.join(
     os.path.dirname(BIN), "tests", "bench", "bench_http_baseline")
 PATH = "/api/portfolio"
+FEED_ONLY_S = 3
 
 _UNIT = {"us": 1e-3, "ms": 1.0, "s": 1e3}
 
@@ -92,14 +98,22 @@ def start_baseline(body_file, seconds):
     return p, int(m.group(1))
 
 
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / bh.CLK_TCK
+
+
 def run_baseline(body_file, label):
     p, port = start_baseline(body_file, SECONDS + 10)
     w = wrk(port, 1)  # warm-up, like the host's
+    c0 = proc_cpu_s(p.pid)
     w = wrk(port, SECONDS)
+    w["cpu_us_per_req"] = 1e6 * (proc_cpu_s(p.pid) - c0) / w["requests"]
     p.terminate()
     p.wait(timeout=10)
-    print(f"# {label}: {w['rps']:.0f} req/s, p50 {w['p50_ms']:.3f} ms, p99 {w['p99_ms']:.3f} ms"
-          f" (load average {bh.loadavg()})", flush=True)
+    print(f"# {label}: {w['rps']:.0f} req/s, p50 {w['p50_ms']:.3f} ms, p99 {w['p99_ms']:.3f} ms,"
+          f" {w['cpu_us_per_req']:.1f} us CPU/request (load average {bh.loadavg()})", flush=True)
     return w
 
 
@@ -119,18 +133,25 @@ def run_host(rate, body_file=None, label="host"):
     try:
         wrk(h.port, 2, h.token)  # warm-up: the JIT traces, the first bars, connections
         body = h.raw(PATH)
-        perf, perf_path = perf_start(h.pid)
+        s0 = h.snapshot()
+        time.sleep(FEED_ONLY_S)  # the loop's CPU with the feed alone, for CPU per request
         a = h.snapshot()
+        feed_only = bh.rates(s0, a)
+        perf, perf_path = perf_start(h.pid)
         w = wrk(h.port, SECONDS, h.token)
         b = h.snapshot()
         if perf:
             perf.wait(timeout=SECONDS + 60)
             print(f"# perf data: {perf_path} (perf report -i {perf_path} --no-children)")
         r = bh.rates(a, b)
+        r["feed_only_loop_cpu_pct"] = feed_only["loop_cpu_pct"]
+        w["cpu_us_per_req"] = 1e4 * (r["loop_cpu_pct"] - feed_only["loop_cpu_pct"]) * r["seconds"] \
+            / w["requests"]
         print(f"# {label} (feed {rate}/s): {w['rps']:.0f} req/s, p50 {w['p50_ms']:.3f} ms, p99 "
               f"{w['p99_ms']:.3f} ms; feed {r['feed_events_per_s']:.0f} ticks/s, all events "
               f"{r['events_per_s']:.0f}/s, behind {r['feed_behind_start']:.0f} -> "
-              f"{r['feed_behind_end']:.0f} events; loop lag mean {r['loop_lag_mean_ms']:.2f} ms,"
+              f"{r['feed_behind_end']:.0f} events; {w['cpu_us_per_req']:.1f} us loop CPU/request over the"
+              f" feed's {feed_only['loop_cpu_pct']:.0f} %; loop lag mean {r['loop_lag_mean_ms']:.2f} ms,"
               f" p99 <= {r['loop_lag_p99_le_ms']} ms; loop thread CPU {r['loop_cpu_pct']:.0f} %,"
               f" process {r['host_cpu_pct']:.0f} % (load average {bh.loadavg()})", flush=True)
         beside = None
@@ -175,17 +196,21 @@ def main():
         "host_p50_ms": median_of(hosts, "p50_ms"),
         "host_p99_ms": median_of(hosts, "p99_ms"),
         "host_max_ms": median_of(hosts, "max_ms"),
+        "host_cpu_us_per_req": median_of(hosts, "cpu_us_per_req"),
+        "feed_only_loop_cpu_pct": median_of(rates, "feed_only_loop_cpu_pct"),
         "baseline_rps": median_of(bases, "rps"),
         "baseline_p50_ms": median_of(bases, "p50_ms"),
         "baseline_p99_ms": median_of(bases, "p99_ms"),
+        "baseline_cpu_us_per_req": median_of(bases, "cpu_us_per_req"),
         "beside_rps": median_of(besides, "rps"),
         "beside_p99_ms": median_of(besides, "p99_ms"),
     }
     fig["ratio_rps"] = fig["baseline_rps"] / fig["host_rps"]
     fig["ratio_p99"] = fig["host_p99_ms"] / fig["baseline_p99_ms"]
+    fig["ratio_cpu_per_req"] = fig["host_cpu_us_per_req"] / fig["baseline_cpu_us_per_req"]
     if idle:
         fig.update(idle_rate=IDLE_RATE, idle_rps=idle["rps"], idle_p50_ms=idle["p50_ms"],
-                   idle_p99_ms=idle["p99_ms"])
+                   idle_p99_ms=idle["p99_ms"], idle_cpu_us_per_req=idle["cpu_us_per_req"])
     fig["goal_met"] = int(fig["host_p99_ms"] <= 2.0 and fig["host_rps"] >= 20000
                           and fig["feed_ticks_per_s"] >= 200000)
     print(f"# goal (p99 <= 2 ms, >= 20,000 req/s, feed >= 200,000 ticks/s): "
