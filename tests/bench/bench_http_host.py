@@ -22,6 +22,7 @@ import json
 import os
 import re
 import shutil
+import subprocess
 import sys
 import time
 
@@ -69,9 +70,9 @@ TRADE = os.environ.get("BENCH_TRADE", "")
 
 
 class LoadedHost(WebHost):
-    def __init__(self, rate, trade=TRADE):
+    def __init__(self, rate, trade=TRADE, env=None):
         self.rate = rate
-        super().__init__(CONFIG.format(src=SRC, rate=rate, params=trade))
+        super().__init__(CONFIG.format(src=SRC, rate=rate, params=trade), env=env)
         self.pid = self.proc.pid
 
     def get(self, path):
@@ -155,6 +156,47 @@ def rates(a, b):
 
 def _ms(s):
     return None if s is None else (1e3 * s if s != float("inf") else s)
+
+
+# BENCH_NODELAY=1: an LD_PRELOAD for the host that sets TCP_NODELAY on every accepted
+# socket, to measure what that setting (not in the host yet) changes. Compiled with cc
+# into a temporary directory; nodelay_env() gives the host's environment.
+NODELAY_C = r"""
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+static int nodelay(int fd)
+{
+    int one = 1;
+    if (fd >= 0) setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    return fd;
+}
+int accept4(int s, struct sockaddr *a, socklen_t *l, int f)
+{
+    static int (*real)(int, struct sockaddr *, socklen_t *, int);
+    if (!real) real = dlsym(RTLD_NEXT, "accept4");
+    return nodelay(real(s, a, l, f));
+}
+int accept(int s, struct sockaddr *a, socklen_t *l)
+{
+    static int (*real)(int, struct sockaddr *, socklen_t *);
+    if (!real) real = dlsym(RTLD_NEXT, "accept");
+    return nodelay(real(s, a, l));
+}
+"""
+
+
+def nodelay_env(tmpdir):
+    if os.environ.get("BENCH_NODELAY") != "1":
+        return None
+    src, lib = os.path.join(tmpdir, "nodelay.c"), os.path.join(tmpdir, "nodelay.so")
+    if not os.path.exists(lib):
+        with open(src, "w") as f:
+            f.write(NODELAY_C)
+        subprocess.run(["cc", "-O2", "-shared", "-fPIC", "-o", lib, src, "-ldl"], check=True)
+    return {"LD_PRELOAD": lib}
 
 
 def loadavg():

@@ -32,7 +32,9 @@ Every process is bounded: the clients and the baseline server stop by themselves
 host is stopped with SIGINT. Exit 2 when a client process fails.
 
 Knobs: BENCH_RATE, BENCH_CLIENTS (100), BENCH_SECONDS (20), BENCH_WARMUP (5),
-BENCH_PHASES, BENCH_SWEEP, BENCH_CLIENT (c|node), LUATRADE_BIN.
+BENCH_PHASES, BENCH_SWEEP, BENCH_CLIENT (c|node), BENCH_NODELAY=1 (the host runs with an
+LD_PRELOAD that sets TCP_NODELAY on its accepted sockets: see bench_http_host.py),
+LUATRADE_BIN.
 """
 import json
 import os
@@ -40,6 +42,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -54,6 +57,7 @@ SWEEP = [int(r) for r in os.environ.get("BENCH_SWEEP", "2000,5000,10000,20000,40
 CLIENT = os.environ.get("BENCH_CLIENT", "c")
 BIN = os.environ["LUATRADE_BIN"]
 C_CLIENT = os.path.join(os.path.dirname(BIN), "tests", "bench", "bench_ws_client")
+NODELAY_ENV = None
 ALL = '{"op":"subscribe","types":[],"symbols":[]}'
 NO_MD = json.dumps({"op": "subscribe", "symbols": [], "types": [
     "BAR", "SIGNAL_GENERATED", "ORDER_SUBMITTED", "ORDER_ACCEPTED", "ORDER_REJECTED",
@@ -69,6 +73,13 @@ def start_clients(port, token, subscribe):
         cmd = [C_CLIENT, str(port)]
     cmd += [token or "-", str(CLIENTS), str(WARMUP), str(SECONDS), subscribe]
     return subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
+
+
+def await_measured(p):
+    line = p.stdout.readline()
+    if line.strip() != "measured":
+        p.kill()
+        sys.exit(f"bench_ws: client process: {line!r}")
 
 
 def finish_clients(p):
@@ -134,13 +145,16 @@ def summarize(res, published_per_s, contiguous=True):
 
 
 def run_host(rate, subscribe, sample_path=None):
-    h = bh.LoadedHost(rate)
+    h = bh.LoadedHost(rate, env=NODELAY_ENV)
     try:
         p = start_clients(h.port, h.token, subscribe)
         await_measuring(p)
         a = h.snapshot()
-        res = finish_clients(p)
+        await_measured(p)
         b = h.snapshot()
+        res = finish_clients(p)
+        if h.proc.poll() is not None:
+            sys.exit(f"bench_ws: the host exited ({h.proc.returncode}) while the clients closed")
         if sample_path:
             with open(sample_path, "w") as f:
                 for e in h.get("/api/events?limit=1000")["events"]:
@@ -159,6 +173,12 @@ def run_host(rate, subscribe, sample_path=None):
         h.cleanup()
 
 
+def proc_cpu_s(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / bh.CLK_TCK
+
+
 def run_baseline(rate, sample_path):
     srv = subprocess.Popen(["node", os.path.join(HERE, "bench_ws_baseline.mjs"), str(rate),
                             str(WARMUP + SECONDS + 30), sample_path],
@@ -170,8 +190,12 @@ def run_baseline(rate, sample_path):
         port = int(line.split("=")[1])
         p = start_clients(port, None, ALL)
         await_measuring(p)
+        c0, t0 = proc_cpu_s(srv.pid), time.monotonic()
+        await_measured(p)
+        cpu = 100 * (proc_cpu_s(srv.pid) - c0) / (time.monotonic() - t0)
         res = finish_clients(p)
         s = summarize(res, rate)
+        s["server_cpu_pct"] = cpu
         return s
     finally:
         srv.terminate()
@@ -191,17 +215,22 @@ def show(label, s):
           f"{f(s['received_before_drop_median'], '{:.0f}')} events), other closes {s['closed_other']}; "
           f"client CPU {s['client_cpu_pct']:.0f} %"
           + (f"; host feed {s['feed_ticks_per_s']:.0f} ticks/s, loop CPU {s['loop_cpu_pct']:.0f} %"
-             if "feed_ticks_per_s" in s else "")
+             if "feed_ticks_per_s" in s else f"; server CPU {s['server_cpu_pct']:.0f} %")
           + f" -> {'keeps up' if s['keeps_up'] else 'does NOT keep up'} (load average "
           f"{bh.loadavg()})", flush=True)
 
 
 def main():
     print(f"# bench_ws: {CLIENTS} clients ({CLIENT} client), warm-up {WARMUP:g} s, measured "
-          f"{SECONDS:g} s, 127.0.0.1; phases {','.join(PHASES)}; binary {BIN}")
+          f"{SECONDS:g} s, 127.0.0.1; phases {','.join(PHASES)}; binary {BIN}"
+          + ("; host with TCP_NODELAY (LD_PRELOAD)" if os.environ.get("BENCH_NODELAY") == "1"
+             else ""))
     tmp = tempfile.mkdtemp(prefix="bench_ws.")
+    global NODELAY_ENV
+    NODELAY_ENV = bh.nodelay_env(tmp)
     sample = os.path.join(tmp, "events.jsonl")
-    fig = {"clients": CLIENTS, "client": CLIENT, "seconds": SECONDS, "rate": RATE}
+    fig = {"clients": CLIENTS, "client": CLIENT, "seconds": SECONDS, "rate": RATE,
+           "nodelay": int(os.environ.get("BENCH_NODELAY") == "1")}
     try:
         if "full" in PHASES:
             fig["full_host"] = run_host(RATE, ALL, sample)
@@ -229,6 +258,9 @@ def main():
                 line[f"{k}_{m}"] = s[m]
             if "feed_ticks_per_s" in s:
                 line[f"{k}_feed_ticks_per_s"] = s["feed_ticks_per_s"]
+                line[f"{k}_loop_cpu_pct"] = s["loop_cpu_pct"]
+            else:
+                line[f"{k}_server_cpu_pct"] = s["server_cpu_pct"]
         else:
             line[k] = s
     sweep_ok = [r for r in SWEEP if fig.get(f"sweep_{r}_host", {}).get("keeps_up")]

@@ -16,7 +16,11 @@
 // host's size (131072). Fan-out after each publish: per client from its cursor, at
 // most 1024 frames a turn, while its send queue (ws.bufferedAmount) is under 1 MiB; a
 // client over the cap for 5 s, or whose cursor fell out of the ring, is closed 1008
-// "slow consumer". Frames are sent with ws.send(buffer, { binary: false }).
+// "slow consumer". Frames are sent with ws.send(buffer, { binary: false }), the socket
+// corked around each client's batch (one writev per client and turn, like the host's
+// bufferevent; uncorked, every frame is its own system call and the server tops out
+// near 150,000 frames/s here). ws sets TCP_NODELAY on its sockets; the host does not
+// (bench_ws.py BENCH_NODELAY=1 measures it with).
 import { performance } from 'node:perf_hooks';
 import { readFileSync } from 'node:fs';
 import { WebSocketServer } from 'ws';
@@ -65,10 +69,12 @@ function drop(c) {
 function flushClient(c, nowMs) {
   if (head - c.cursor > RING) return drop(c), false;
   let n = 0;
+  c.ws._socket.cork(); // one writev per client and turn, as the host's bufferevent does
   while (c.cursor < head && n < BATCH && c.ws.bufferedAmount < CAP) {
     c.ws.send(ring[c.cursor & MASK], { binary: false });
     c.cursor++, n++, frames++;
   }
+  c.ws._socket.uncork();
   if (c.ws.bufferedAmount >= CAP) {
     c.stalledMs ||= nowMs;
     if (nowMs - c.stalledMs > STALL_MS) drop(c);

@@ -17,8 +17,10 @@
  * Timing: one CLOCK_REALTIME read per read() (every frame in that read arrived then);
  * ts is the sender's wall clock on the same machine. After WARMUP_S it prints
  * "measuring" and measures SECONDS in four quarters: per client and quarter a
- * histogram of lag (buckets 2 % wide) and a count. Then one JSON line and exit 0; it
- * always stops by itself. Exit 2 on a usage or connection error. */
+ * histogram of lag (buckets 2 % wide) and a count. Then it prints "measured", closes
+ * every connection cleanly (close frame 1000, then reads until the server closes, at
+ * most 5 s), prints one JSON line and exits 0; it always stops by itself. Exit 2 on a
+ * usage or connection error. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -54,6 +56,7 @@ struct client {
 
 static int64_t t0_us;         /* start of the measured window; 0 while warming up */
 static int64_t planned_t0_us; /* when it is due to start (close times are relative to it) */
+static int ended;             /* the window is over: we close, nothing more is recorded */
 static int64_t measure_us;    /* its length */
 static char ts_prefix[20];    /* "YYYY-MM-DDTHH:MM:SS" of the last ts parsed */
 static int64_t ts_prefix_us;
@@ -153,7 +156,7 @@ static void on_frame(struct client *c, int op, const uint8_t *p, size_t n, int64
         if (memmem(p, n, "\"subscribed\"", 12)) c->subscribed = 1;
     } else if (op == 9) {
         send_frame(c->fd, 0xA, p, n);
-    } else if (op == 8 && !c->close_code) {
+    } else if (op == 8 && !c->close_code && !ended) {
         c->close_code = n >= 2 ? p[0] << 8 | p[1] : 1005;
         snprintf(c->close_reason, sizeof c->close_reason, "%.*s", n > 2 ? (int)(n - 2) : 0, p + 2);
         c->closed_at_ms = (now - planned_t0_us) / 1e3;
@@ -277,7 +280,7 @@ static void on_readable(struct client *c)
         ssize_t r = read(c->fd, c->buf + c->len, BUF_SIZE - c->len);
         if (r <= 0) {
             if (r == 0 || (errno != EAGAIN && errno != EINTR)) {
-                if (!c->close_code) c->close_code = 1006; /* gone without a close frame */
+                if (!c->close_code && !ended) c->close_code = 1006; /* gone, no close frame */
                 close(c->fd);
                 c->fd = -1;
             }
@@ -288,6 +291,23 @@ static void on_readable(struct client *c)
     }
 }
 
+/* Reads whatever arrives until `until` (realtime us) or, when closing, until every
+ * client is gone. */
+static void pump(int ep, struct client *cs, int n, int64_t until, int closing)
+{
+    struct epoll_event evs[128];
+    for (int64_t now = realtime_us(); now < until; now = realtime_us()) {
+        int k = epoll_wait(ep, evs, 128, 10);
+        for (int j = 0; j < k; j++) {
+            struct client *c = evs[j].data.ptr;
+            if (c->fd >= 0) on_readable(c); /* close() also leaves the epoll set */
+        }
+        int open = 0;
+        for (int i = 0; i < n; i++) open += cs[i].fd >= 0;
+        if (closing && !open) return;
+    }
+}
+
 static void run(struct client *cs, int n, int64_t warmup_us)
 {
     int ep = epoll_create1(0);
@@ -295,30 +315,29 @@ static void run(struct client *cs, int n, int64_t warmup_us)
         struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &cs[i]};
         epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
     }
-    int64_t start = realtime_us(), end = start + warmup_us + measure_us;
-    planned_t0_us = start + warmup_us;
-    double cpu0 = 0;
-    struct epoll_event evs[128];
-    for (int64_t now = start; now < end; now = realtime_us()) {
-        if (!t0_us && now >= start + warmup_us) {
-            t0_us = now;
-            cpu0 = cpu_s();
-            printf("measuring\n");
-            fflush(stdout);
-        }
-        int k = epoll_wait(ep, evs, 128, 10);
-        for (int j = 0; j < k; j++) {
-            struct client *c = evs[j].data.ptr;
-            if (c->fd >= 0) on_readable(c); /* close() also leaves the epoll set */
-        }
-    }
+    planned_t0_us = realtime_us() + warmup_us;
+    pump(ep, cs, n, planned_t0_us, 0);
+    t0_us = realtime_us();
+    printf("measuring\n");
+    fflush(stdout);
+    double cpu0 = cpu_s();
+    pump(ep, cs, n, t0_us + measure_us, 0);
+    double cpu_pct = 100 * (cpu_s() - cpu0) / (measure_us / 1e6);
+    ended = 1;
+    printf("measured\n");
+    fflush(stdout);
+    /* a clean close (1000), then read until the server closes: a client that just
+     * exits with unread data makes the kernel reset the connection */
+    static const uint8_t bye[2] = {1000 >> 8, 1000 & 0xff};
+    for (int i = 0; i < n; i++)
+        if (cs[i].fd >= 0) send_frame(cs[i].fd, 8, bye, sizeof bye);
+    pump(ep, cs, n, realtime_us() + 5000000, 1);
     printf("{\"clients\":[");
     for (int i = 0; i < n; i++) {
         report(&cs[i]);
         if (i < n - 1) printf(",");
     }
-    printf("],\"client_cpu_pct\":%.1f,\"clock_skew_ms\":0}\n",
-           100 * (cpu_s() - cpu0) / (measure_us / 1e6));
+    printf("],\"client_cpu_pct\":%.1f,\"clock_skew_ms\":0}\n", cpu_pct);
 }
 
 int main(int argc, char **argv)

@@ -14,8 +14,9 @@
 // it prints "measuring" and measures SECONDS, split into four quarters: per client and
 // quarter a histogram of lag (buckets 2 % wide) and a count; per client the seq gaps
 // (with everything subscribed, seqs must be consecutive) and how it closed (1008 is the
-// host dropping a slow consumer). Then it prints one JSON line and exits; it exits by
-// itself WARMUP_S + SECONDS + 20 s after start whatever happens.
+// host dropping a slow consumer). Then it prints "measured", closes every connection
+// cleanly (at most 5 s), prints one JSON line and exits; it exits by itself
+// WARMUP_S + SECONDS + 20 s after start whatever happens.
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
 
@@ -134,12 +135,25 @@ setTimeout(() => {
   const cpu = process.cpuUsage(cpu0.v);
   const wall = performance.now() - cpu0.t;
   const clock_skew_ms = Date.now() - (performance.timeOrigin + performance.now());
-  console.log(JSON.stringify({
-    clients: clients.map(report),
-    client_cpu_pct: (100 * (cpu.user + cpu.system)) / 1000 / wall,
-    clock_skew_ms,
-  }));
-  for (const c of clients) c.ws.terminate();
-  setTimeout(() => process.exit(0), 200);
+  console.log('measured');
+  // a clean close, then the report once the server closed them all (at most 5 s): a
+  // client that just exits with unread data makes the kernel reset the connection
+  const done = () => {
+    console.log(JSON.stringify({
+      clients: clients.map(report),
+      client_cpu_pct: (100 * (cpu.user + cpu.system)) / 1000 / wall,
+      clock_skew_ms,
+    }));
+    process.exit(0);
+  };
+  let open = 0;
+  for (const c of clients) {
+    if (c.ws.readyState !== WebSocket.OPEN) continue;
+    open++;
+    c.ws.on('close', () => { if (--open === 0) done(); });
+    c.ws.close(1000);
+  }
+  if (open === 0) done();
+  setTimeout(done, 5000);
 }, WARMUP_MS + MEASURE_MS + 50);
 setTimeout(() => process.exit(3), WARMUP_MS + MEASURE_MS + 20000).unref();
