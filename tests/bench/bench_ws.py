@@ -17,8 +17,9 @@ ticks/s, loop thread CPU, loop lag).
 
 Verdict per side: "keeps up" when no client was dropped, each received >= 99 % of what
 was published, and no client's lag grew: the last quarter's p50 is not above the first
-quarter's by more than both 5 ms and 50 % (a client falling behind by 1 % would gain
-about 150 ms between the quarters of a 20 s run). Close times are seconds from the
+quarter's by more than both 20 ms and 50 % (a client falling behind by 1 % would gain
+about 150 ms between the quarters of a 20 s run; without TCP_NODELAY the host's p50
+flips between about 1 and 9 ms within a run, which is not falling behind). Close times are seconds from the
 start of measuring (negative: during the warm-up).
 
 Phases (BENCH_PHASES, comma-separated; default "full,nomd,sweep"):
@@ -32,7 +33,8 @@ Every process is bounded: the clients and the baseline server stop by themselves
 host is stopped with SIGINT. Exit 2 when a client process fails.
 
 Knobs: BENCH_RATE, BENCH_CLIENTS (100), BENCH_SECONDS (20), BENCH_WARMUP (5),
-BENCH_PHASES, BENCH_SWEEP, BENCH_CLIENT (c|node), BENCH_NODELAY=1 (the host runs with an
+BENCH_PHASES, BENCH_SWEEP, BENCH_BASELINE=0 (sweep the host only), BENCH_CLIENT (c|node),
+BENCH_NODELAY=1 (the host runs with an
 LD_PRELOAD that sets TCP_NODELAY on its accepted sockets: see bench_http_host.py),
 LUATRADE_BIN.
 """
@@ -55,6 +57,7 @@ WARMUP = float(os.environ.get("BENCH_WARMUP", "5"))
 PHASES = os.environ.get("BENCH_PHASES", "full,nomd,sweep").split(",")
 SWEEP = [int(r) for r in os.environ.get("BENCH_SWEEP", "2000,5000,10000,20000,40000").split(",")]
 CLIENT = os.environ.get("BENCH_CLIENT", "c")
+BASELINE = os.environ.get("BENCH_BASELINE", "1") != "0"
 BIN = os.environ["LUATRADE_BIN"]
 C_CLIENT = os.path.join(os.path.dirname(BIN), "tests", "bench", "bench_ws_client")
 NODELAY_ENV = None
@@ -110,7 +113,7 @@ def summarize(res, published_per_s, contiguous=True):
             return None
         return q[-1]["p50_ms"] - q[0]["p50_ms"]
 
-    grows = [c for c in alive if growth(c) is not None and growth(c) > 5.0
+    grows = [c for c in alive if growth(c) is not None and growth(c) > 20.0
              and c["quarters"][-1]["p50_ms"] > 1.5 * c["quarters"][0]["p50_ms"]]
     delivered = [c["events_per_s"] for c in alive]
     med = (lambda v: statistics.median(v) if v else None)
@@ -244,8 +247,9 @@ def main():
             for rate in SWEEP:
                 fig[f"sweep_{rate}_host"] = run_host(rate, ALL, sample)
                 show(f"sweep, host, feed {rate}/s", fig[f"sweep_{rate}_host"])
-                fig[f"sweep_{rate}_baseline"] = run_baseline(rate, sample)
-                show(f"sweep, baseline, {rate}/s", fig[f"sweep_{rate}_baseline"])
+                if BASELINE:
+                    fig[f"sweep_{rate}_baseline"] = run_baseline(rate, sample)
+                    show(f"sweep, baseline, {rate}/s", fig[f"sweep_{rate}_baseline"])
     finally:
         for f in os.listdir(tmp):
             os.unlink(os.path.join(tmp, f))
