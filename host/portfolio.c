@@ -34,7 +34,8 @@
  *
  * The equity curve per account is a ring of at most PORTFOLIO_CURVE_MAX samples that
  * grows by doubling. The peak in totals is the all-time maximum of the initial cash,
- * every sample and the current equity; metrics use the retained curve only. */
+ * every sample and the current equity; return metrics use the retained curve, drawdown
+ * the whole run, and all of them are kept up to date per sample (struct curve). */
 #include "portfolio.h"
 
 #include <cjson/cJSON.h>
@@ -50,9 +51,20 @@ struct sample {
     int64_t ts_us, equity;
 };
 
+/* The retained samples, and what the metrics need, kept up to date as samples come
+ * and go, so that reading the metrics costs O(1) however long the host has run: the
+ * returns of consecutive retained samples (count, sum, sum of squares, downside sum of
+ * squares, and all of them in ascending order for VaR), and the drawdown figures. The
+ * sums are rebuilt from the sorted returns after every `cap` evictions, so floating-point
+ * drift from subtracting evicted returns never accumulates. */
 struct curve {
     struct sample *v;
     int cap, start, count; /* the oldest sample is v[start] */
+    double *ret;           /* returns in ascending order; nret of them */
+    int nret, ret_cap, evictions;
+    double sum, sumsq, down;
+    int64_t peak, max_dd_money;
+    double max_dd;
 };
 
 struct account {
@@ -187,6 +199,7 @@ static void account_fini(struct account *a)
     free(a->pos);
     free(a->by_sym);
     free(a->curve.v);
+    free(a->curve.ret);
     free(a->name);
 }
 
@@ -419,14 +432,87 @@ void portfolio_new_day(struct portfolio *p)
     for (int i = 0; i < p->nacc; i++) p->acc[i]->day_start = equity_of(p, p->acc[i]);
 }
 
+/* First index in c->ret whose value is > r. Returns are inserted after their equals and
+ * removed from the end of their run, so the many equal returns of a flat curve (0.0)
+ * cost no moving: each insert or removal moves only the larger returns (O(n) at worst:
+ * about 0.5 ms at the 1M-sample cap, once a sample). */
+static int ret_upper_bound(const struct curve *c, double r)
+{
+    int lo = 0, hi = c->nret;
+    while (lo < hi) {
+        int mid = lo + (hi - lo) / 2;
+        if (c->ret[mid] <= r) lo = mid + 1;
+        else hi = mid;
+    }
+    return lo;
+}
+
+static void ret_add(struct curve *c, double r)
+{
+    if (c->nret == c->ret_cap) {
+        c->ret_cap = c->ret_cap ? 2 * c->ret_cap : 64;
+        c->ret = xrealloc(c->ret, (size_t)c->ret_cap * sizeof *c->ret);
+    }
+    int at = ret_upper_bound(c, r);
+    memmove(c->ret + at + 1, c->ret + at, (size_t)(c->nret - at) * sizeof *c->ret);
+    c->ret[at] = r;
+    c->nret++;
+    c->sum += r;
+    c->sumsq += r * r;
+    if (r < 0) c->down += r * r;
+}
+
+static void ret_remove(struct curve *c, double r)
+{
+    int at = ret_upper_bound(c, r) - 1;
+    ASSERT(at >= 0 && c->ret[at] == r); /* computed the same way when added */
+    memmove(c->ret + at, c->ret + at + 1, (size_t)(c->nret - at - 1) * sizeof *c->ret);
+    c->nret--;
+    c->sum -= r;
+    c->sumsq -= r * r;
+    if (r < 0) c->down -= r * r;
+    if (++c->evictions < c->cap) return;
+    c->evictions = 0;
+    c->sum = c->sumsq = c->down = 0;
+    for (int i = 0; i < c->nret; i++) {
+        double x = c->ret[i];
+        c->sum += x;
+        c->sumsq += x * x;
+        if (x < 0) c->down += x * x;
+    }
+}
+
+static int64_t curve_at(const struct curve *c, int i)
+{
+    return c->v[(c->start + i) % c->cap].equity;
+}
+
+/* Drawdowns are measured over the whole run (a peak older than the retained samples
+ * still counts). */
+static void curve_drawdown(struct curve *c, int64_t e)
+{
+    c->peak = c->count == 0 ? e : MAX(c->peak, e);
+    int64_t fall = sat64((__int128)c->peak - e);
+    c->max_dd_money = MAX(c->max_dd_money, fall);
+    if (c->peak > 0) c->max_dd = fmax(c->max_dd, (double)fall / (double)c->peak);
+}
+
 static void curve_push(struct curve *c, int64_t ts_us, int64_t equity)
 {
+    curve_drawdown(c, equity);
+    if (c->count > 0) {
+        int64_t prev = curve_at(c, c->count - 1);
+        if (prev > 0) ret_add(c, (double)equity / (double)prev - 1);
+    }
     if (c->count == c->cap && c->cap < PORTFOLIO_CURVE_MAX) {
         /* start is 0 until the ring is full at its final size. */
         c->cap = MIN(c->cap ? c->cap * 2 : 64, PORTFOLIO_CURVE_MAX);
         c->v = xrealloc(c->v, (size_t)c->cap * sizeof *c->v);
     }
     if (c->count == c->cap) {
+        /* the oldest sample leaves, and with it the return from it to the next */
+        int64_t e0 = curve_at(c, 0), e1 = curve_at(c, 1);
+        if (e0 > 0) ret_remove(c, (double)e1 / (double)e0 - 1);
         c->v[c->start] = (struct sample){ts_us, equity};
         c->start = (c->start + 1) % c->cap;
         return;
@@ -448,57 +534,23 @@ void portfolio_sample(struct portfolio *p, int64_t ts_us)
     for (int i = 0; i < p->nacc; i++) account_sample(p, p->acc[i], ts_us);
 }
 
-static int64_t curve_at(const struct curve *c, int i)
-{
-    return c->v[(c->start + i) % c->cap].equity;
-}
-
-static int cmp_double(const void *x, const void *y)
-{
-    double a = *(const double *)x, b = *(const double *)y;
-    return a < b ? -1 : a > b;
-}
-
-/* Sharpe, Sortino and VaR from the n simple returns r (sorted in place). */
-static void return_stats(double *r, int n, double periods_per_year, struct portfolio_metrics *out)
-{
-    if (n == 0) return;
-    double sum = 0, down = 0;
-    for (int i = 0; i < n; i++) {
-        sum += r[i];
-        if (r[i] < 0) down += r[i] * r[i];
-    }
-    double mean = sum / n, ann = sqrt(periods_per_year);
-    if (n >= 2) {
-        double ss = 0;
-        for (int i = 0; i < n; i++) ss += (r[i] - mean) * (r[i] - mean);
-        double sd = sqrt(ss / (n - 1));
-        out->sharpe = sd > 0 ? mean / sd * ann : 0;
-        double dd = sqrt(down / n);
-        out->sortino = dd > 0 ? mean / dd * ann : mean > 0 ? INFINITY : 0;
-    }
-    qsort(r, (size_t)n, sizeof *r, cmp_double);
-    out->var95 = MAX(0.0, -r[(n - 1) / 20]);
-}
-
 static void curve_stats(const struct portfolio *p, const struct account *a,
                         struct portfolio_metrics *out)
 {
     const struct curve *c = &a->curve;
-    if (c->count == 0) return;
-    double *r = xmalloc((size_t)c->count * sizeof *r);
-    int n = 0;
-    int64_t peak = curve_at(c, 0);
-    for (int i = 1; i < c->count; i++) {
-        int64_t prev = curve_at(c, i - 1), e = curve_at(c, i);
-        if (prev > 0) r[n++] = (double)e / (double)prev - 1;
-        peak = MAX(peak, e);
-        int64_t fall = sat64((__int128)peak - e);
-        out->max_drawdown_money = MAX(out->max_drawdown_money, fall);
-        if (peak > 0) out->max_drawdown = fmax(out->max_drawdown, (double)fall / (double)peak);
+    out->max_drawdown = c->max_dd;
+    out->max_drawdown_money = c->max_dd_money;
+    int n = c->nret;
+    if (n == 0) return;
+    double mean = c->sum / n, ann = sqrt(p->periods_per_year);
+    if (n >= 2) {
+        double var = (c->sumsq - n * mean * mean) / (n - 1);
+        double sd = var > 0 ? sqrt(var) : 0;
+        out->sharpe = sd > 0 ? mean / sd * ann : 0;
+        double dd = sqrt(fmax(c->down, 0) / n);
+        out->sortino = dd > 0 ? mean / dd * ann : mean > 0 ? INFINITY : 0;
     }
-    return_stats(r, n, p->periods_per_year, out);
-    free(r);
+    out->var95 = MAX(0.0, -c->ret[(n - 1) / 20]);
 }
 
 void portfolio_metrics(const struct portfolio *p, const char *strategy,

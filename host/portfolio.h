@@ -69,7 +69,8 @@ struct portfolio_totals {
     uint64_t fills;
 };
 
-/* Metrics of an account's retained curve. Its returns: r_i = e_i / e_(i-1) - 1 for
+/* Metrics of an account's curve, read in O(1) (kept up to date as samples come and go).
+ * Its returns, over the retained samples: r_i = e_i / e_(i-1) - 1 for
  * consecutive samples with e_(i-1) > 0 (other pairs give none); n returns, mean m.
  *   sharpe  = m / sd * sqrt(periods_per_year), sd the sample stddev (n - 1); 0 when n < 2
  *             or sd = 0
@@ -82,8 +83,9 @@ struct portfolio_metrics {
     int samples;         /* retained */
     double total_return; /* current equity / initial - 1 (0 when initial <= 0) */
     double sharpe, sortino;
-    double max_drawdown;        /* largest (peak - e) / peak over the curve (peaks > 0) */
-    int64_t max_drawdown_money; /* largest peak - e over the curve (maximized separately) */
+    double max_drawdown;        /* largest (peak - e) / peak over every sample of the run
+                                   (peaks > 0), retained or not */
+    int64_t max_drawdown_money; /* largest peak - e over the run (maximized separately) */
     int closing_fills, wins;
     double win_rate;      /* wins / closing fills (0 when none) */
     double profit_factor; /* gross profit / gross loss (INFINITY when no loss, 0 when
