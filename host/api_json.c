@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "api.h"
+#include "json_fixed.h"
 #include "util.h"
 
 struct conv {
@@ -168,7 +169,7 @@ static void push_json(lua_State *L, const cJSON *j, int depth)
         return;
     }
     if (cJSON_IsBool(j)) lua_pushboolean(L, cJSON_IsTrue(j));
-    else if (cJSON_IsNumber(j)) lua_pushnumber(L, j->valuedouble);
+    else if (cJSON_IsNumber(j) || cJSON_IsRaw(j)) lua_pushnumber(L, json_number(j));
     else if (cJSON_IsString(j)) lua_pushstring(L, j->valuestring);
     else if (cJSON_IsArray(j)) {
         lua_createtable(L, cJSON_GetArraySize(j), 0);

@@ -146,6 +146,20 @@ int fx_format(int64_t v, int dp, char *buf, size_t n)
     return (int)len;
 }
 
+int fx_format_short(int64_t v, int dp, char *buf, size_t n)
+{
+    char tmp[32];
+    int len = fx_format(v, dp, tmp, sizeof tmp);
+    if (dp > 0) {
+        while (tmp[len - 1] == '0') len--;
+        if (tmp[len - 1] == '.') len--;
+        tmp[len] = 0;
+    }
+    if (!strcmp(tmp, "-0")) len = 1, tmp[0] = '0', tmp[1] = 0;
+    if (n) util_strlcpy(buf, tmp, n);
+    return len;
+}
+
 int fx_decimals_of(double step)
 {
     if (!isfinite(step) || !(step > 0)) return -1;

@@ -33,6 +33,10 @@ int fx_parse(const char *s, size_t len, int dp, int64_t *out);
  * (buf needs at most 22 bytes). */
 int fx_format(int64_t v, int dp, char *buf, size_t n);
 
+/* Like fx_format without trailing zero decimals ("190.25", "3", "-0.5"): the shortest
+ * exact decimal, for JSON written from fixed point (json_add_fixed). */
+int fx_format_short(int64_t v, int dp, char *buf, size_t n);
+
 /* The number of decimals needed to represent step exactly (0.01 -> 2, 5 -> 0, 0.0005 -> 4),
  * or -1 when step is not positive, not finite, or needs more than FX_MAX_DP decimals. */
 int fx_decimals_of(double step);

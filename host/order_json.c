@@ -1,10 +1,12 @@
 /* order_json.c: the JSON shape of orders, fills and ORDER_* events (see order.h), used
  * by the event stream, REST and the console alike. Fixed-point values become numbers in
- * the instrument's units; money becomes currency units (MONEY_DP). */
+ * the instrument's units; money becomes currency units (MONEY_DP); both are written as
+ * exact decimals (json_fixed.h). */
 #include <cjson/cJSON.h>
 
 #include "event.h"
 #include "fixed.h"
+#include "json_fixed.h"
 #include "order.h"
 #include "portfolio.h"
 #include "util.h"
@@ -16,13 +18,13 @@ static const struct instrument *lookup(const struct instruments *ins, int sym)
 
 static void add_px(cJSON *o, const char *key, int64_t v, const struct instrument *in)
 {
-    if (in) cJSON_AddNumberToObject(o, key, fx_to_double(v, in->px_dp));
+    if (in) json_add_fixed(o, key, v, in->px_dp);
     else cJSON_AddNullToObject(o, key);
 }
 
 static void add_qty(cJSON *o, const char *key, int64_t v, const struct instrument *in)
 {
-    if (in) cJSON_AddNumberToObject(o, key, fx_to_double(v, in->qty_dp));
+    if (in) json_add_fixed(o, key, v, in->qty_dp);
     else cJSON_AddNullToObject(o, key);
 }
 
@@ -84,7 +86,7 @@ struct cJSON *fill_json(const struct fill *f, const struct instruments *ins)
     cJSON_AddStringToObject(j, "side", f->side > 0 ? "buy" : "sell");
     add_px(j, "price", f->px, in);
     add_qty(j, "qty", f->qty, in);
-    cJSON_AddNumberToObject(j, "commission", fx_to_double(f->commission, MONEY_DP));
+    json_add_fixed(j, "commission", f->commission, MONEY_DP);
     add_time(j, "time", f->ts_us);
     return j;
 }

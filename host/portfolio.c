@@ -45,6 +45,7 @@
 #include <string.h>
 
 #include "fixed.h"
+#include "json_fixed.h"
 #include "util.h"
 
 struct sample {
@@ -585,7 +586,7 @@ int portfolio_positions(const struct portfolio *p, const char *strategy,
 
 static void add_money(cJSON *o, const char *key, int64_t v)
 {
-    cJSON_AddNumberToObject(o, key, fx_to_double(v, MONEY_DP));
+    json_add_fixed(o, key, v, MONEY_DP);
 }
 
 struct cJSON *portfolio_position_json(const struct portfolio *p, const struct position *pos)
@@ -596,13 +597,13 @@ struct cJSON *portfolio_position_json(const struct portfolio *p, const struct po
     ASSERT(o != NULL); /* cJSON fails only on out-of-memory, which aborts the host */
     cJSON_AddStringToObject(o, "symbol", in->symbol);
     double qty = fx_to_double(pos->qty, in->qty_dp);
-    cJSON_AddNumberToObject(o, "qty", qty);
+    json_add_fixed(o, "qty", pos->qty, in->qty_dp);
     if (pos->qty != 0)
         cJSON_AddNumberToObject(o, "avg_price", fx_to_double(pos->cost, MONEY_DP) / qty);
     else cJSON_AddNullToObject(o, "avg_price");
     add_money(o, "cost", pos->cost);
     if (pos->sym < p->nmark && p->marked[pos->sym])
-        cJSON_AddNumberToObject(o, "mark", fx_to_double(p->mark[pos->sym], in->px_dp));
+        json_add_fixed(o, "mark", p->mark[pos->sym], in->px_dp);
     else cJSON_AddNullToObject(o, "mark");
     add_money(o, "market_value", value);
     add_money(o, "unrealized", sat64((__int128)value - pos->cost));

@@ -5,6 +5,12 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <cjson/cJSON.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "json_fixed.h"
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -159,6 +165,50 @@ static void test_parse_malformed(void **st)
     assert_int_equal(v, 777);
 }
 
+static void test_format_short_and_json(void **st)
+{
+    (void)st;
+    static const struct {
+        int64_t v;
+        int dp;
+        const char *want;
+    } cases[] = {
+        {19025, 2, "190.25"},
+        {19020, 2, "190.2"},
+        {19000, 2, "190"},
+        {0, 6, "0"},
+        {-5, 6, "-0.000005"},
+        {-500000, 6, "-0.5"},
+        {7, 0, "7"},
+        {-1000000, 6, "-1"},
+        {INT64_MAX, 9, "9223372036.854775807"},
+        {INT64_MIN + 1, 0, "-9223372036854775807"},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        char buf[32];
+        int n = fx_format_short(cases[i].v, cases[i].dp, buf, sizeof buf);
+        assert_string_equal(buf, cases[i].want);
+        assert_int_equal(n, (int)strlen(cases[i].want));
+        /* as JSON: prints as a number and reads back as the nearest double */
+        cJSON *o = cJSON_CreateObject();
+        json_add_fixed(o, "x", cases[i].v, cases[i].dp);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON *back = cJSON_Parse(text);
+        assert_true(cJSON_IsNumber(cJSON_GetObjectItem(back, "x")));
+        assert_true(json_number(cJSON_GetObjectItem(o, "x")) ==
+                    fx_to_double(cases[i].v, cases[i].dp));
+        assert_true(cJSON_GetObjectItem(back, "x")->valuedouble ==
+                    json_number(cJSON_GetObjectItem(o, "x")));
+        free(text);
+        cJSON_Delete(back);
+        cJSON_Delete(o);
+    }
+    cJSON *s = cJSON_CreateString("1.5");
+    assert_true(isnan(json_number(s)));
+    assert_true(isnan(json_number(NULL)));
+    cJSON_Delete(s);
+}
+
 static void test_format(void **st)
 {
     char b[32];
@@ -227,6 +277,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pow10),
+        cmocka_unit_test(test_format_short_and_json),
         cmocka_unit_test(test_from_double_basic),
         cmocka_unit_test(test_from_double_refused),
         cmocka_unit_test(test_from_double_int64_edges),

@@ -24,6 +24,7 @@
 #include "fixed.h"
 #include "instrument.h"
 #include "log.h"
+#include "json_fixed.h"
 #include "portfolio.h"
 #include "util.h"
 
@@ -770,8 +771,8 @@ static double num(const cJSON *o, const char *key)
 {
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
     assert_non_null(v);
-    assert_true(cJSON_IsNumber(v));
-    return v->valuedouble;
+    assert_false(isnan(json_number(v)));
+    return json_number(v);
 }
 
 static void test_json(void **s)
