@@ -37,6 +37,7 @@ struct event_log;
 struct ws;
 struct metrics;
 struct log_ring;
+struct rest_cache;
 
 struct host {
     const struct config *cfg;
@@ -55,13 +56,14 @@ struct host {
     struct watch *watch;
     struct sbx_watchdog *wd;
     struct oms *oms;
-    struct event_log *events; /* recent events: /api/events, WebSocket resume */
-    struct http *http;        /* NULL when the server is off (http = { enabled = false }) */
-    struct ws *ws;            /* WebSocket sessions on /ws */
-    struct metrics *metrics;  /* /metrics: histograms and the loop-lag probe */
-    struct log_ring *logs;    /* the last log lines: the page's log tail */
-    int64_t started_us;       /* wall time at start (uptime in /health) */
-    struct event *kill_ev;    /* reads kill_pipe: SIGUSR1 asked for the kill switch */
+    struct event_log *events;      /* recent events: /api/events, WebSocket resume */
+    struct http *http;             /* NULL when the server is off (http = { enabled = false }) */
+    struct ws *ws;                 /* WebSocket sessions on /ws */
+    struct metrics *metrics;       /* /metrics: histograms and the loop-lag probe */
+    struct log_ring *logs;         /* the last log lines: the page's log tail */
+    struct rest_cache *rest_cache; /* replies REST may serve again (rest.h) */
+    int64_t started_us;            /* wall time at start (uptime in /health) */
+    struct event *kill_ev;         /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
     int sbx_jit;      /* sandboxes run with the JIT compiler on */
     const char *mode; /* "paper" until venues exist */

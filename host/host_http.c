@@ -105,6 +105,7 @@ void host_stop_http(struct host *h)
 {
     ws_free(h->ws); /* before the server: sessions hold evhttp connections */
     h->ws = NULL;
+    rest_free(h);
     http_free(h->http);
     h->http = NULL;
 }

@@ -90,6 +90,7 @@ struct portfolio {
     char **names;         /* acc[i]->name, for portfolio_accounts */
     int nacc, acc_cap;
     struct account *last; /* lookup cache */
+    uint64_t gen;         /* bumped by every change (portfolio_generation) */
     int64_t *mark;
     bool *marked;
     int nmark;
@@ -248,9 +249,15 @@ static struct account *account_get(struct portfolio *p, const char *strategy, in
     return p->last = a;
 }
 
+uint64_t portfolio_generation(const struct portfolio *p)
+{
+    return p->gen;
+}
+
 void portfolio_account(struct portfolio *p, const char *strategy, int64_t initial_cash)
 {
     ASSERT(strategy != NULL && *strategy);
+    p->gen++;
     account_get(p, strategy, initial_cash);
 }
 
@@ -331,6 +338,7 @@ static int64_t book(struct portfolio *p, struct account *a, const struct fill *f
 
 int64_t portfolio_apply_fill(struct portfolio *p, const char *strategy, const struct fill *f)
 {
+    p->gen++;
     ASSERT(f->sym >= 0 && f->sym < p->ins->n);
     ASSERT(f->side == 1 || f->side == -1);
     ASSERT(f->qty > 0 && f->commission >= 0);
@@ -342,6 +350,7 @@ int64_t portfolio_apply_fill(struct portfolio *p, const char *strategy, const st
 
 void portfolio_mark(struct portfolio *p, int sym, int64_t px)
 {
+    p->gen++;
     ASSERT(sym >= 0 && sym < p->ins->n);
     if (sym >= p->nmark) {
         int n = p->ins->n;
@@ -429,6 +438,7 @@ void portfolio_totals(const struct portfolio *p, const char *strategy, struct po
 
 void portfolio_new_day(struct portfolio *p)
 {
+    p->gen++;
     p->total.day_start = equity_of(p, &p->total);
     for (int i = 0; i < p->nacc; i++) p->acc[i]->day_start = equity_of(p, p->acc[i]);
 }
@@ -531,6 +541,7 @@ static void account_sample(const struct portfolio *p, struct account *a, int64_t
 
 void portfolio_sample(struct portfolio *p, int64_t ts_us)
 {
+    p->gen++;
     account_sample(p, &p->total, ts_us);
     for (int i = 0; i < p->nacc; i++) account_sample(p, p->acc[i], ts_us);
 }

@@ -100,6 +100,9 @@ struct portfolio;
 struct portfolio *portfolio_new(const struct instruments *ins, int64_t initial_cash,
                                 double periods_per_year);
 void portfolio_free(struct portfolio *p);
+/* A number that changes whenever anything in the portfolio may have (a fill, a mark, a
+ * sample, a new day, a new account): readers cache what they built from it. */
+uint64_t portfolio_generation(const struct portfolio *p);
 
 /* Makes sure an account exists for strategy, with initial cash (money units; its
  * declared capital, or 0). Idempotent: an existing account keeps its cash. */

@@ -25,6 +25,9 @@ void rest_risk_routes(struct http *s, struct host *h);
 /* /api/events, /api/signals (rest_events.c) */
 void rest_events_routes(struct http *s, struct host *h);
 
+/* Frees what the routes keep between requests (h->rest_cache). */
+void rest_free(struct host *h);
+
 /* GET /api/logs: the log tail (rest_logs.c) */
 void rest_logs_routes(struct http *s, struct host *h);
 

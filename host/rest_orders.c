@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "buf.h"
 #include "host.h"
 #include "oms.h"
 #include "order.h"
@@ -235,11 +236,62 @@ static void positions(struct http_req *r, void *arg)
     http_reply_json(r, 200, o);
 }
 
+/* GET /api/portfolio replies are kept for reuse: clients polling it (pages, monitors)
+ * often ask between two changes, and under load many requests arrive between two
+ * events. The reply is a function of the account asked for, the portfolio's
+ * generation (portfolio_generation: every fill, mark, sample and day roll), the trading
+ * state and the kill switch, so equal keys give equal bytes. */
+static cJSON *portfolio_reply(struct host *h, const char *account);
+
+struct rest_cache {
+    char account[64]; /* "" for the total */
+    int valid, state, killed;
+    uint64_t gen;
+    struct buf body;
+};
+
+void rest_free(struct host *h)
+{
+    if (!h->rest_cache) return;
+    buf_free(&h->rest_cache->body);
+    free(h->rest_cache);
+    h->rest_cache = NULL;
+}
+
+static int cache_hit(const struct rest_cache *c, const char *account, uint64_t gen, int state,
+                     int killed)
+{
+    return c->valid && c->gen == gen && c->state == state && c->killed == killed &&
+           !strcmp(c->account, account ? account : "");
+}
+
 /* The total, or one account with ?strategy=ID. */
 static void portfolio(struct http_req *r, void *arg)
 {
     struct host *h = arg;
     const char *account = http_query(r, "strategy");
+    struct portfolio *p = oms_portfolio(h->oms);
+    struct risk *rk = oms_risk(h->oms);
+    if (!h->rest_cache) h->rest_cache = xcalloc(1, sizeof *h->rest_cache);
+    struct rest_cache *c = h->rest_cache;
+    uint64_t gen = portfolio_generation(p);
+    int state = (int)risk_state(rk, account), killed = risk_killed(rk);
+    if (!cache_hit(c, account, gen, state, killed)) {
+        cJSON *o = portfolio_reply(h, account);
+        char *text = cJSON_PrintUnformatted(o);
+        cJSON_Delete(o);
+        buf_reset(&c->body);
+        buf_puts(&c->body, text);
+        free(text);
+        util_strlcpy(c->account, account ? account : "", sizeof c->account);
+        c->valid = strlen(account ? account : "") < sizeof c->account;
+        c->gen = gen, c->state = state, c->killed = killed;
+    }
+    http_reply_text(r, 200, "application/json", c->body.p, c->body.len);
+}
+
+static cJSON *portfolio_reply(struct host *h, const char *account)
+{
     struct portfolio *p = oms_portfolio(h->oms);
     struct risk *rk = oms_risk(h->oms);
     cJSON *o = portfolio_totals_json(p, account);
@@ -253,7 +305,7 @@ static void portfolio(struct http_req *r, void *arg)
     cJSON_AddBoolToObject(o, "kill", risk_killed(rk));
     if (account) cJSON_AddStringToObject(o, "strategy", account);
     else cJSON_AddNullToObject(o, "strategy");
-    http_reply_json(r, 200, o);
+    return o;
 }
 
 static const struct http_route routes[] = {
