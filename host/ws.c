@@ -52,6 +52,8 @@
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
 #include <inttypes.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -583,6 +585,11 @@ static void on_upgrade(struct http_req *r, void *arg)
     ASSERT(rc == 0);
     struct session *s = session_new(w, r);
     bufferevent_set_timeouts(s->bev, NULL, NULL);
+    /* Fan-out writes each session at most once per loop turn already: Nagle's algorithm
+     * would only hold the frames back for the client's delayed ACK (about 40 ms). */
+    int one = 1;
+    if (setsockopt(bufferevent_getfd(s->bev), IPPROTO_TCP, TCP_NODELAY, &one, sizeof one) != 0)
+        log_debug("ws", "TCP_NODELAY failed", "peer=%s", s->peer);
     bufferevent_setcb(s->bev, on_read, on_write, on_bev_event, s);
     bufferevent_setwatermark(s->bev, EV_WRITE, w->cfg.queue_max / 2, 0);
     bufferevent_setwatermark(s->bev, EV_READ, 0, 0);

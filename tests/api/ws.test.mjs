@@ -8,7 +8,7 @@
 // send (unmasked, invalid UTF-8, fragments with a ping in between).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Host, OP, RawClient, SIGNALS_LUA, config, frame } from './ws_harness.mjs';
+import { Client, Host, OP, RawClient, SIGNALS_LUA, config, frame, hostNodelay } from './ws_harness.mjs';
 
 // A hung test fails instead of blocking the suite.
 const T = { timeout: 90000 };
@@ -107,6 +107,15 @@ describe('ws protocol', () => {
     await s.subscribe({ symbols: ['MSFT'] });
     for (const e of await s.events(300)) if (e.data.symbol !== undefined) assert.equal(e.data.symbol, 'MSFT');
     await s.close();
+  });
+
+  test('the host sets TCP_NODELAY on the upgraded socket', T, async (t) => {
+    const c = await Client.open(host);
+    await c.subscribe();
+    const nodelay = hostNodelay(host, c.ws._socket.localPort);
+    await c.close();
+    if (nodelay === null) return t.skip('pidfd_getfd not permitted (needs ptrace rights over the host)');
+    assert.equal(nodelay, 1);
   });
 
   test('errors keep the connection open; ping op; binary messages', T, async () => {

@@ -10,7 +10,7 @@
 // directory and reads the port and token from its "http listening" log line. Every wait
 // has a deadline and fails with what was seen; nothing sleeps when it can wait on an
 // event. Environment: LUATRADE_BIN (default build/luatrade), LUATRADE_SRC (default cwd).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -161,6 +161,43 @@ export class Host {
     rmSync(this.dir, { recursive: true, force: true });
     return r;
   }
+}
+
+// TCP_NODELAY (1 or 0) on the host's end of the connection whose client port is
+// clientPort, read by borrowing the host's socket (pidfd_getfd, Linux 5.6): null when
+// not permitted (it needs ptrace rights over the host, e.g. root).
+const NODELAY_PY = `
+import ctypes, os, socket, sys
+pid, port = int(sys.argv[1]), int(sys.argv[2])
+inodes = set()
+with open(f"/proc/{pid}/net/tcp") as f:
+    for line in f.readlines()[1:]:
+        p = line.split()
+        if int(p[2].split(":")[1], 16) == port:
+            inodes.add(p[9])
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = os.pidfd_open(pid)
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        continue
+    if link.startswith("socket:[") and link[8:-1] in inodes:
+        mine = libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
+        if mine < 0:
+            print("null")
+            sys.exit(0)
+        s = socket.socket(fileno=mine)
+        print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        s.detach()
+        os.close(mine)
+        sys.exit(0)
+sys.exit("no such connection")
+`;
+
+export function hostNodelay(host, clientPort) {
+  const out = execFileSync('python3', ['-c', NODELAY_PY, String(host.proc.pid), String(clientPort)]);
+  return JSON.parse(out.toString());
 }
 
 // A queue of things that arrive (messages, events) with deadline-bound waits.
