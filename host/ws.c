@@ -21,7 +21,11 @@
  * cfg.queue_max. A session over the cap waits for its socket to drain (write callback
  * at half the cap). It is dropped, close 1008 "slow consumer", when it stays over the
  * cap for cfg.stall_ms, or when the log no longer holds the events after its cursor:
- * so per-client memory is bounded by the cap, whatever the client does.
+ * so per-client memory is bounded by the cap, whatever the client does. The sessions
+ * that take every event are usually all at the same cursor: a flush builds their
+ * frames once (shared_run) and adds them to each one's output by reference, so the
+ * bytes are copied once per flush, not once per session (what is left per session is
+ * the kernel's send).
  *
  * Conflation (a subscription's conflate_ms): the session's market data goes out in
  * rounds, at the multiples of its interval (ws_round_next; a timer, round_ev, wakes
@@ -296,10 +300,71 @@ static void conflated_flush(struct session *s, uint64_t last)
     }
 }
 
-/* Sends the session what it has not seen yet. Returns 1 when it stopped at the batch
- * limit (more may wait): the next loop turn goes on. Over the cap it stops and marks
- * the session stalled; on_write resumes it once the socket drained to half the cap. */
-static int session_flush(struct session *s)
+/* A flush's frames of every event after from (at most cfg.batch), built once and added
+ * by reference to the output of each session that takes every event and was at from:
+ * the copy per session is an evbuffer chain, not the frames. Freed when the flush and
+ * the last output buffer holding it let go. */
+struct shared_run {
+    int refs;
+    uint64_t from, to;      /* the events in it: (from, to] */
+    uint64_t frames, bytes; /* its text frames and their payload bytes */
+    struct buf b;
+};
+
+static int append_frame(uint64_t seq, enum event_type type, const char *json, size_t len, void *arg)
+{
+    struct shared_run *r = arg;
+    uint8_t hdr[10];
+    buf_put(&r->b, hdr, ws_frame_header(hdr, WS_OP_TEXT, len));
+    buf_put(&r->b, json, len);
+    r->frames++;
+    r->bytes += len;
+    return 0;
+}
+
+static void run_unref(const void *data, size_t len, void *arg)
+{
+    struct shared_run *r = arg;
+    if (--r->refs > 0) return;
+    buf_free(&r->b);
+    free(r);
+}
+
+/* The flush's run for a session at cursor: built by the first session that asks, the
+ * same for the others at that cursor, NULL for a session elsewhere. */
+static struct shared_run *run_for(struct ws *w, struct shared_run **run, uint64_t cursor)
+{
+    if (*run) return (*run)->from == cursor ? *run : NULL;
+    struct shared_run *r = xcalloc(1, sizeof *r);
+    r->refs = 1; /* the flush's */
+    r->from = cursor;
+    r->to = event_log_scan(w->log, cursor, NULL, w->cfg.batch, append_frame, r);
+    *run = r;
+    return r;
+}
+
+static void send_run(struct session *s, struct shared_run *r)
+{
+    r->refs++;
+    evbuffer_add_reference(bufferevent_get_output(s->bev), r->b.p, r->b.len, run_unref, r);
+    s->cursor = r->to;
+    s->passed = (int)r->frames;
+    s->frames += r->frames;
+    s->bytes += r->bytes;
+    s->w->stats.frames_sent += r->frames;
+    s->w->stats.bytes_sent += r->bytes;
+}
+
+static int takes_everything(const struct session *s)
+{
+    return (!s->filter.types || s->filter.types == EV_ALL) && !s->filter.nsyms;
+}
+
+/* Sends the session what it has not seen yet (through the flush's shared run when it
+ * can: run may be NULL). Returns 1 when it stopped at the batch limit (more may wait):
+ * the next loop turn goes on. Over the cap it stops and marks the session stalled;
+ * on_write resumes it once the socket drained to half the cap. */
+static int session_flush(struct session *s, struct shared_run **run)
 {
     struct ws *w = s->w;
     if (s->state != S_OPEN || !s->streaming || s->dead) return 0;
@@ -310,9 +375,12 @@ static int session_flush(struct session *s)
     uint64_t last = event_log_last(w->log);
     if (s->stalled_us) return 0;
     s->passed = 0;
+    struct shared_run *r = NULL;
     if (s->conflate_ms) conflated_flush(s, last);
-    else if (s->cursor < last)
-        s->cursor = event_log_scan(w->log, s->cursor, &s->filter, w->cfg.batch, write_event, s);
+    else if (s->cursor >= last) {
+    } else if (run && takes_everything(s) && (r = run_for(w, run, s->cursor)) && r->frames)
+        send_run(s, r);
+    else s->cursor = event_log_scan(w->log, s->cursor, &s->filter, w->cfg.batch, write_event, s);
     if (queued(s) >= w->cfg.queue_max) {
         s->stalled_us = now_us();
         return 0;
@@ -346,11 +414,13 @@ static void on_flush(evutil_socket_t fd, short what, void *arg)
     struct ws *w = arg;
     w->flush_pending = 0;
     int more = 0;
+    struct shared_run *run = NULL;
     for (struct session *s = w->sessions, *next; s; s = next) {
         next = s->next;
-        more |= session_flush(s);
+        more |= session_flush(s, &run);
         if (s->dead) session_free(s);
     }
+    if (run) run_unref(NULL, 0, run);
     if (more) schedule_flush(w);
     arm_rounds(w);
 }
@@ -403,7 +473,7 @@ static void on_subscribe(struct session *s, const struct ws_msg *m)
     send_json(s, r);
     /* The backlog goes out now, not at the next flush: a resume from the oldest event
      * held must not lose it to the events published in between. */
-    if (session_flush(s)) schedule_flush(w);
+    if (session_flush(s, NULL)) schedule_flush(w);
     arm_rounds(w);
 }
 
