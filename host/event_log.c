@@ -456,6 +456,10 @@ uint64_t event_log_scan_latest(struct event_log *l, uint64_t after, uint64_t upt
                                event_log_latest_fn fn, void *arg)
 {
     struct ring *o = &l->other;
+    /* Nothing but market data since: until_market has nothing to pass (and the walk
+     * over the changed keys is saved, per flush, for every conflated reader). */
+    if (until_market && (o->head == 0 || ((struct entry *)ring_slot(o, o->head - 1))->seq <= after))
+        return after;
     uint64_t pos = ring_find(o, after);
     int k = key_next(l, keys_after(l, after), upto, f);
     for (;;) {

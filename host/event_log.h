@@ -89,9 +89,10 @@ typedef int (*event_log_latest_fn)(uint64_t seq, enum event_type type, const cha
  * matching f, and for each key matching f whose latest market event has a seq in that
  * range, that event (one per key: the older ones of the range are folded into it). Stops
  * after an event for which fn returns nonzero, returning its seq; with until_market,
- * stops before the first market event instead (not passed), returning its seq - 1; else
- * returns upto. Everything up to the returned seq was passed or folded: a reader resumes
- * from there. Allocates nothing once each key's JSON buffer has grown. */
+ * stops before the first market event instead (not passed), returning its seq - 1, or
+ * after when no non-market event came since; else returns upto. Everything up to the returned seq
+ * was passed or folded: a reader resumes from there. Allocates nothing once each key's JSON buffer
+ * has grown. */
 uint64_t event_log_scan_latest(struct event_log *l, uint64_t after, uint64_t upto,
                                const struct event_filter *f, int until_market,
                                event_log_latest_fn fn, void *arg);

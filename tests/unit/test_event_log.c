@@ -518,6 +518,16 @@ static void test_scan_latest(void **s)
     g = (struct latest){0};
     assert_int_equal(event_log_scan_latest(l, 6, 10, NULL, 1, collect_latest, &g), 6);
     assert_int_equal(g.n, 0);
+    /* Only market data since (here none of it BTC-USD's): nothing moves. */
+    int aapl_only = 0;
+    struct event_filter fa = {0, &aapl_only, 1};
+    assert_int_equal(event_log_scan_latest(l, 9, 10, &fa, 0, collect_latest, &g), 10);
+    assert_int_equal(g.n, 1); /* t0@10 */
+    g = (struct latest){0};
+    int btc_only = 1;
+    struct event_filter fb = {0, &btc_only, 1};
+    assert_int_equal(event_log_scan_latest(l, 9, 10, &fb, 1, collect_latest, &g), 9);
+    assert_int_equal(g.n, 0);
 
     /* Filters: BTC-USD only (the alert has no symbol: it passes); market data only. */
     int btc = 1;
