@@ -19,7 +19,16 @@
  * envelope plus the stored data text) into its own buf, reused when the slot is
  * overwritten, so fan-out to many readers serializes an event once and, once the bufs
  * have grown to their working size, allocates nothing. json_seq says which event a
- * slot's buf holds. */
+ * slot's buf holds.
+ *
+ * Latest market data: one md_key per (instrument, kind) holds the newest event of that
+ * key by value, its JSON (built on first read, like a slot's), and running totals (the
+ * count, and the trades' summed size) that every market slot of the all ring also
+ * records as of itself. The keys that ever had an event form a list ordered by their
+ * latest seq (a push moves its key to the tail), so the keys changed after a given seq
+ * are a suffix of it: a conflated scan walks that suffix and merges it with the other
+ * ring's events by seq, visiting neither the superseded ticks nor the keys that did not
+ * change. */
 #include "event_log.h"
 
 #include <cjson/cJSON.h>
@@ -46,6 +55,7 @@ struct all_slot {
         struct trade trade;
     } u;
     char source[EVENT_SOURCE_MAX];
+    struct event_log_total total; /* market data: its key's totals as of this event */
     struct buf json;
     uint64_t json_seq;
 };
@@ -71,12 +81,29 @@ struct ring {
     uint64_t floor; /* 0 until the first push to the log */
 };
 
+/* The newest market event of one (instrument, kind). */
+struct md_key {
+    uint64_t seq;   /* 0: none yet (not in the list) */
+    int prev, next; /* the list by seq: key indices, -1 at the ends */
+    int64_t ts_us;
+    union {
+        struct quote quote;
+        struct trade trade;
+    } u;
+    char source[EVENT_SOURCE_MAX];
+    struct event_log_total total;
+    struct buf json;
+    uint64_t json_seq;
+};
+
 struct event_log {
     const struct instruments *ins;
     struct bus *bus; /* attached to, or NULL */
     int sub;
     struct ring all, other;
     uint64_t last;
+    struct md_key *keys;    /* EVENT_LOG_MD_KEYS */
+    int key_head, key_tail; /* oldest and newest changed keys, -1: none */
 };
 
 static size_t pow2_at_least(size_t n)
@@ -133,6 +160,8 @@ struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct i
     other_cap = pow2_at_least(MAX(other_cap, all_cap));
     ring_init(&l->all, all_cap, sizeof(struct all_slot));
     ring_init(&l->other, other_cap, sizeof(struct other_slot));
+    l->keys = xcalloc(EVENT_LOG_MD_KEYS, sizeof *l->keys);
+    l->key_head = l->key_tail = -1;
     return l;
 }
 
@@ -147,8 +176,10 @@ void event_log_free(struct event_log *l)
         buf_free(&s->data);
         buf_free(&s->json);
     }
+    for (int k = 0; k < EVENT_LOG_MD_KEYS; k++) buf_free(&l->keys[k].json);
     free(l->all.slots);
     free(l->other.slots);
+    free(l->keys);
     free(l);
 }
 
@@ -202,6 +233,48 @@ static uint64_t push_other(struct event_log *l, const struct event *ev, int sym)
     return l->other.head++;
 }
 
+/* The key of a market event, or -1 when its symbol id is out of range. */
+static int key_of(const struct event *ev)
+{
+    int sym = ev->md_kind == MD_QUOTE ? ev->u.quote.sym : ev->u.trade.sym;
+    if (sym < 0 || sym >= INSTRUMENTS_MAX) return -1;
+    return sym * 2 + (int)ev->md_kind;
+}
+
+/* Moves key k to the tail of the list (the newest). */
+static void key_touch(struct event_log *l, int k)
+{
+    struct md_key *m = &l->keys[k];
+    if (l->key_tail == k) return;
+    if (m->seq) { /* in the list, not last: unlink */
+        if (m->prev >= 0) l->keys[m->prev].next = m->next;
+        else l->key_head = m->next;
+        l->keys[m->next].prev = m->prev;
+    }
+    m->prev = l->key_tail;
+    m->next = -1;
+    if (l->key_tail >= 0) l->keys[l->key_tail].next = k;
+    else l->key_head = k;
+    l->key_tail = k;
+}
+
+/* Records a market event as its key's latest; returns the key's totals (or NULL). */
+static const struct event_log_total *push_key(struct event_log *l, const struct event *ev)
+{
+    int k = key_of(ev);
+    if (k < 0) return NULL;
+    key_touch(l, k);
+    struct md_key *m = &l->keys[k];
+    m->seq = ev->seq;
+    m->ts_us = ev->ts_us;
+    if (ev->md_kind == MD_QUOTE) m->u.quote = ev->u.quote;
+    else m->u.trade = ev->u.trade;
+    memcpy(m->source, ev->source, sizeof m->source);
+    m->total.count++;
+    if (ev->md_kind == MD_TRADE) m->total.size += ev->u.trade.qty;
+    return &m->total;
+}
+
 static void push_all(struct event_log *l, const struct event *ev, int sym, uint64_t other_pos)
 {
     struct all_slot *s = ring_claim(&l->all);
@@ -212,6 +285,8 @@ static void push_all(struct event_log *l, const struct event *ev, int sym, uint6
         if (ev->md_kind == MD_QUOTE) s->u.quote = ev->u.quote;
         else s->u.trade = ev->u.trade;
         memcpy(s->source, ev->source, sizeof s->source);
+        const struct event_log_total *t = push_key(l, ev);
+        s->total = t ? *t : (struct event_log_total){0, 0};
     } else {
         s->other_pos = other_pos;
     }
@@ -277,18 +352,32 @@ static const struct buf *other_json(const struct event_log *l, struct other_slot
     return &s->json;
 }
 
+/* Builds into out (once per seq: json_seq) the JSON of a market event held by value. */
+static const struct buf *md_json(const struct event_log *l, uint64_t seq, int64_t ts_us,
+                                 const char *source, enum md_kind kind, const void *u,
+                                 struct buf *out, uint64_t *json_seq)
+{
+    if (*json_seq == seq) return out;
+    struct event ev = {.seq = seq, .type = EV_MARKET_DATA, .ts_us = ts_us, .md_kind = kind};
+    memcpy(ev.source, source, sizeof ev.source);
+    if (kind == MD_QUOTE) memcpy(&ev.u.quote, u, sizeof ev.u.quote);
+    else memcpy(&ev.u.trade, u, sizeof ev.u.trade);
+    buf_reset(out);
+    event_to_json(&ev, l->ins, out);
+    *json_seq = seq;
+    return out;
+}
+
 static const struct buf *market_json(const struct event_log *l, struct all_slot *s)
 {
-    if (s->json_seq == s->e.seq) return &s->json;
-    struct event ev = {.seq = s->e.seq, .type = s->e.type, .ts_us = s->ts_us};
-    memcpy(ev.source, s->source, sizeof ev.source);
-    ev.md_kind = s->md_kind;
-    if (s->md_kind == MD_QUOTE) ev.u.quote = s->u.quote;
-    else ev.u.trade = s->u.trade;
-    buf_reset(&s->json);
-    event_to_json(&ev, l->ins, &s->json);
-    s->json_seq = s->e.seq;
-    return &s->json;
+    return md_json(l, s->e.seq, s->ts_us, s->source, s->md_kind, &s->u, &s->json, &s->json_seq);
+}
+
+static const struct buf *key_json(const struct event_log *l, int k)
+{
+    struct md_key *m = &l->keys[k];
+    return md_json(l, m->seq, m->ts_us, m->source, (enum md_kind)(k & 1), &m->u, &m->json,
+                   &m->json_seq);
 }
 
 /* The JSON shape of the event at pos in ring r. */
@@ -339,4 +428,85 @@ void event_log_recent(struct event_log *l, const struct event_filter *f, int n, 
         if (event_filter_match(f, e->type, e->sym)) found++;
     }
     if (found > 0) scan_from(l, r, pos, 0, f, found, fn, arg);
+}
+
+/* --- conflated readers --- */
+
+/* The oldest key whose latest event is after seq (the list's suffix), or -1. */
+static int keys_after(const struct event_log *l, uint64_t seq)
+{
+    int k = l->key_tail, first = -1;
+    while (k >= 0 && l->keys[k].seq > seq) {
+        first = k;
+        k = l->keys[k].prev;
+    }
+    return first;
+}
+
+/* The next key from k on (k included) that matches f with a latest seq <= upto, or -1. */
+static int key_next(const struct event_log *l, int k, uint64_t upto, const struct event_filter *f)
+{
+    for (; k >= 0 && l->keys[k].seq <= upto; k = l->keys[k].next)
+        if (event_filter_match(f, EV_MARKET_DATA, k / 2)) return k;
+    return -1;
+}
+
+uint64_t event_log_scan_latest(struct event_log *l, uint64_t after, uint64_t upto,
+                               const struct event_filter *f, int until_market,
+                               event_log_latest_fn fn, void *arg)
+{
+    struct ring *o = &l->other;
+    /* Nothing but market data since: until_market has nothing to pass (and the walk
+     * over the changed keys is saved, per flush, for every conflated reader). */
+    if (until_market && (o->head == 0 || ((struct entry *)ring_slot(o, o->head - 1))->seq <= after))
+        return after;
+    uint64_t pos = ring_find(o, after);
+    int k = key_next(l, keys_after(l, after), upto, f);
+    for (;;) {
+        const struct entry *e = pos < o->head ? ring_slot(o, pos) : NULL;
+        if (e && e->seq > upto) e = NULL;
+        if (!e && k < 0) return upto;
+        if (e && (k < 0 || e->seq < l->keys[k].seq)) {
+            pos++;
+            if (!event_filter_match(f, e->type, e->sym)) continue;
+            const struct buf *j = other_json(l, ring_slot(o, pos - 1));
+            if (fn(e->seq, e->type, j->p, j->len, -1, NULL, arg)) return e->seq;
+            continue;
+        }
+        struct md_key *m = &l->keys[k];
+        if (until_market) return m->seq - 1;
+        const struct buf *j = key_json(l, k);
+        if (fn(m->seq, EV_MARKET_DATA, j->p, j->len, k, &m->total, arg)) return m->seq;
+        k = key_next(l, m->next, upto, f);
+    }
+}
+
+void event_log_totals_at(const struct event_log *l, uint64_t seq, struct event_log_total *out)
+{
+    int missing = 0;
+    for (int k = 0; k < EVENT_LOG_MD_KEYS; k++) out[k] = l->keys[k].total;
+    /* The keys changed after seq: their totals as of their first event after it, less
+     * that event. Marked by a count of UINT64_MAX until found. */
+    for (int k = keys_after(l, seq); k >= 0; k = l->keys[k].next) {
+        out[k].count = UINT64_MAX;
+        missing++;
+    }
+    const struct ring *r = &l->all;
+    for (uint64_t pos = ring_find(r, seq); missing > 0 && pos < r->head; pos++) {
+        const struct all_slot *s = ring_slot(r, pos);
+        if (s->e.type != EV_MARKET_DATA) continue;
+        int k = s->e.sym * 2 + (int)s->md_kind;
+        if (s->e.sym < 0 || s->e.sym >= INSTRUMENTS_MAX || out[k].count != UINT64_MAX) continue;
+        out[k].count = s->total.count - 1;
+        out[k].size = s->total.size - (s->md_kind == MD_TRADE ? s->u.trade.qty : 0);
+        missing--;
+    }
+    /* Not held any more: count the latest event alone. */
+    for (int k = keys_after(l, seq); missing > 0 && k >= 0; k = l->keys[k].next) {
+        if (out[k].count != UINT64_MAX) continue;
+        const struct md_key *m = &l->keys[k];
+        out[k].count = m->total.count - 1;
+        out[k].size = m->total.size - ((k & 1) == MD_TRADE ? m->u.trade.qty : 0);
+        missing--;
+    }
 }

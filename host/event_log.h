@@ -65,6 +65,44 @@ typedef int (*event_log_fn)(uint64_t seq, enum event_type type, const char *json
 uint64_t event_log_scan(struct event_log *l, uint64_t after, const struct event_filter *f, int max,
                         event_log_fn fn, void *arg);
 
+/* --- the latest market data, for conflated readers ---
+ * Besides the rings, the log keeps for each (instrument, kind) the newest MARKET_DATA
+ * event and running totals: how many events of that symbol and kind were pushed, and
+ * for trades their summed size. A conflated reader (ws.c) takes the latest value of
+ * each key instead of every tick; two totals' difference says what it folded. A key is
+ * sym * 2 + md_kind; market data of a symbol id outside the registry's range has no key
+ * (conflated readers never see it). */
+#define EVENT_LOG_MD_KEYS (INSTRUMENTS_MAX * 2)
+
+struct event_log_total {
+    uint64_t count; /* events of the key pushed so far */
+    int64_t size;   /* trades: their summed size (fixed point, the instrument's qty
+                       decimals); quotes: 0 */
+};
+
+/* What a conflated scan passes: key -1 and total NULL for a non-market event; for a
+ * key's latest market event its key and its totals as of that event. */
+typedef int (*event_log_latest_fn)(uint64_t seq, enum event_type type, const char *json, size_t len,
+                                   int key, const struct event_log_total *total, void *arg);
+
+/* A conflated scan of (after, upto]: in sequence order, every held non-market event
+ * matching f, and for each key matching f whose latest market event has a seq in that
+ * range, that event (one per key: the older ones of the range are folded into it). Stops
+ * after an event for which fn returns nonzero, returning its seq; with until_market,
+ * stops before the first market event instead (not passed), returning its seq - 1, or
+ * after when no non-market event came since; else returns upto. Everything up to the returned seq
+ * was passed or folded: a reader resumes from there. Allocates nothing once each key's JSON buffer
+ * has grown. */
+uint64_t event_log_scan_latest(struct event_log *l, uint64_t after, uint64_t upto,
+                               const struct event_filter *f, int until_market,
+                               event_log_latest_fn fn, void *arg);
+
+/* The totals of every key (out: EVENT_LOG_MD_KEYS entries) after the events up to seq
+ * and none after it. Events the all ring no longer holds count as before seq. Reads the
+ * all ring from seq until each key changed since was found: for a reader that starts
+ * conflating at seq (once per subscription, not per event). */
+void event_log_totals_at(const struct event_log *l, uint64_t seq, struct event_log_total *out);
+
 /* Like event_log_scan, but the newest n matching events (oldest first): for "recent
  * alerts", "recent fills". */
 void event_log_recent(struct event_log *l, const struct event_filter *f, int n, event_log_fn fn,

@@ -13,6 +13,9 @@
 #define WS_ACCEPT_LEN 28 /* base64 of a SHA-1 */
 #define WS_MAX_SYMS   256
 #define WS_MAX_DEPTH  8 /* nesting of a client message */
+/* The range of a subscription's conflate_ms (0: off). */
+#define WS_CONFLATE_MIN_MS 10
+#define WS_CONFLATE_MAX_MS 5000
 
 /* The opcode of a text frame (RFC 6455 §5.2; wslay's WSLAY_TEXT_FRAME). */
 #define WS_OP_TEXT 0x1u
@@ -41,14 +44,28 @@ struct ws_msg {
     int nsyms; /* 0: every symbol */
     int has_since;
     uint64_t since;
+    int conflate_ms; /* 0, or WS_CONFLATE_MIN_MS..WS_CONFLATE_MAX_MS */
 };
 
 /* Parses a client message:
- *   {"op":"subscribe","types":[NAME...],"symbols":[SYM...],"since":SEQ}  (all optional
- *   but op), {"op":"ping"}.
+ *   {"op":"subscribe","types":[NAME...],"symbols":[SYM...],"since":SEQ,"conflate_ms":N}
+ *   (all optional but op), {"op":"ping"}.
  * Returns 0, or -1 with e filled (bad JSON, nested deeper than WS_MAX_DEPTH, unknown op,
  * type or symbol, wrong field types): the session replies with an error message. */
 int ws_msg_parse(const char *text, size_t len, const struct instruments *ins, struct ws_msg *out,
                  struct err *e);
+
+/* Conflation (ws.c): a conflating session is sent its market data in rounds, at the
+ * multiples of its interval on the monotonic clock (sessions with the same interval
+ * share them). The first multiple of interval_ms strictly after now_us. */
+int64_t ws_round_next(int64_t now_us, int interval_ms);
+
+/* What a conflated market event adds to its data, before the data's closing brace:
+ * ,"conflated":COUNT (the events of its symbol and kind it stands for, itself
+ * included) and, for a trade, ,"size_sum":SIZE (their summed size, qty_dp decimals; null
+ * when qty_dp < 0: an instrument the registry does not know). Returns the length
+ * written into out (NUL-terminated; WS_CONFLATED_MAX bytes suffice). */
+#define WS_CONFLATED_MAX 80
+size_t ws_conflated_fields(char *out, int is_trade, uint64_t count, int64_t size_sum, int qty_dp);
 
 #endif

@@ -11,16 +11,21 @@
  *   - The client's messages: JSON objects with an "op", parsed by cJSON after a scan
  *     that refuses nesting deeper than WS_MAX_DEPTH (the size is capped before: wslay
  *     refuses a message over the configured maximum). Names map to ids here (event
- *     types, instruments), so the session only ever holds ids. */
+ *     types, instruments), so the session only ever holds ids.
+ *   - Conflation's arithmetic: when a session's next round is due, and the fields a
+ *     conflated market event carries in addition to the original's. */
 #include "ws_internal.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
 #include "event.h"
+#include "fixed.h"
 #include "util.h"
 
 static const char ws_guid[] = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11";
@@ -159,6 +164,17 @@ static int parse_subscribe(const cJSON *msg, const struct instruments *ins, stru
         out->has_since = 1;
         out->since = (uint64_t)d;
     }
+    const cJSON *c = cJSON_GetObjectItemCaseSensitive(msg, "conflate_ms");
+    if (c && !cJSON_IsNull(c)) {
+        double d = cJSON_GetNumberValue(c);
+        /* the range first: (int)d of a value outside int is undefined */
+        if (!cJSON_IsNumber(c) ||
+            !(d == 0 || (d >= WS_CONFLATE_MIN_MS && d <= WS_CONFLATE_MAX_MS)) ||
+            d != (double)(int)d)
+            return err_set(e, "\"conflate_ms\" must be 0 (off) or an integer from %d to %d",
+                           WS_CONFLATE_MIN_MS, WS_CONFLATE_MAX_MS);
+        out->conflate_ms = (int)d;
+    }
     return 0;
 }
 
@@ -187,4 +203,23 @@ int ws_msg_parse(const char *text, size_t len, const struct instruments *ins, st
     }
     cJSON_Delete(msg);
     return rc;
+}
+
+int64_t ws_round_next(int64_t now_us, int interval_ms)
+{
+    int64_t step = (int64_t)interval_ms * 1000;
+    ASSERT(step > 0 && now_us >= 0);
+    return (now_us / step + 1) * step;
+}
+
+size_t ws_conflated_fields(char *out, int is_trade, uint64_t count, int64_t size_sum, int qty_dp)
+{
+    int n = snprintf(out, WS_CONFLATED_MAX, ",\"conflated\":%" PRIu64, count);
+    if (is_trade) {
+        n += snprintf(out + n, (size_t)(WS_CONFLATED_MAX - n), ",\"size_sum\":");
+        if (qty_dp < 0) n += snprintf(out + n, (size_t)(WS_CONFLATED_MAX - n), "null");
+        else n += fx_format(size_sum, qty_dp, out + n, (size_t)(WS_CONFLATED_MAX - n));
+    }
+    ASSERT(n > 0 && n < WS_CONFLATED_MAX);
+    return (size_t)n;
 }

@@ -10,14 +10,18 @@
 // gap=true means events were lost in between; onGap() lets the page reload snapshots.
 // A link that stays silent for 35 s (the host pings every 15 s, and the page sends an
 // application ping every 10 s) is treated as dead and closed. The event types asked for
-// come from types() at each subscribe; a close 1008 ("slow consumer": the page could not
-// keep up) is reported to onSlow before the retry, so the page can ask for less.
+// come from types() at each subscribe; market data comes conflated (conflateMs, 250 ms:
+// the latest quote and trade of each symbol four times a second, every other event in
+// full; docs/websocket.md), so a feed of any rate costs the page a few dozen ticks a
+// second. A close 1008 ("slow consumer": the page could not keep up even so) is reported
+// to onSlow before the retry, so the page can ask for less.
 
 const BACKOFF_MS = [500, 1000, 2000, 4000, 8000, 10000];
 const PING_MS = 10000;
 const SILENCE_MS = 35000;
+export const CONFLATE_MS = 250;
 
-export function connectLive({ url, onHello, onEvent, onGap, onState, onSlow, types }) {
+export function connectLive({ url, onHello, onEvent, onGap, onState, onSlow, types, conflateMs = CONFLATE_MS }) {
   let ws = null;
   let attempt = 0;
   let retryTimer = null;
@@ -87,7 +91,7 @@ export function connectLive({ url, onHello, onEvent, onGap, onState, onSlow, typ
         Promise.resolve(onHello(msg)).then(
           (since) => {
             if (closed || sock.readyState !== WebSocket.OPEN) return;
-            const sub = { op: 'subscribe', types: types ? types() : [], symbols: [] };
+            const sub = { op: 'subscribe', types: types ? types() : [], symbols: [], conflate_ms: conflateMs };
             if (since !== undefined && since !== null) sub.since = since;
             sock.send(JSON.stringify(sub));
           },

@@ -60,6 +60,14 @@ function emptyState() {
   };
 }
 
+// A conflated trade (the page subscribes with conflate_ms) stands for several: the chart
+// grows its bar's volume by their summed size, not by the last one's.
+function asVolume(ev) {
+  const d = ev.data;
+  if (!d || d.kind !== 'trade' || d.size_sum === undefined) return ev;
+  return { ...ev, data: { ...d, size: d.size_sum } };
+}
+
 // Prepends item to list unless an item with the same key is there; keeps cap items.
 function pushFeed(list, item, key, cap = FEED_CAP) {
   const k = key(item);
@@ -280,7 +288,7 @@ export function createStore() {
     switch (ev.type) {
       case 'MARKET_DATA':
         marketData(ev);
-        market(ev);
+        market(asVolume(ev));
         break;
       case 'BAR':
         market(ev);

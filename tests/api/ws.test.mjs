@@ -1,13 +1,14 @@
 // ws.test.mjs: the WebSocket stream on /ws against the real binary (node --test).
 //
 // One host (2000 events/s) serves the protocol tests; hosts with their own config cover
-// server pings, the client cap, the gap on resume, and slow consumers (a fast feed and
-// clients that never read: dropped with 1008 while host memory stays flat). Clients are
+// server pings, the client cap, the gap on resume, slow consumers (a fast feed and
+// clients that never read: dropped with 1008 while host memory stays flat), and
+// conflation (checked against a client that takes every event). Clients are
 // the npm `ws` package, or a bare socket where a test needs frames `ws` would refuse to
 // send (unmasked, invalid UTF-8, fragments with a ping in between).
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Client, Host, OP, RawClient, config, frame } from './ws_harness.mjs';
+import { Client, Host, OP, RawClient, SIGNALS_LUA, config, frame, hostNodelay } from './ws_harness.mjs';
 
 // A hung test fails instead of blocking the suite.
 const T = { timeout: 90000 };
@@ -108,10 +109,21 @@ describe('ws protocol', () => {
     await s.close();
   });
 
+  test('the host sets TCP_NODELAY on the upgraded socket', T, async (t) => {
+    const c = await Client.open(host);
+    await c.subscribe();
+    const nodelay = hostNodelay(host, c.ws._socket.localPort);
+    await c.close();
+    if (nodelay === null) return t.skip('pidfd_getfd not permitted (needs ptrace rights over the host)');
+    assert.equal(nodelay, 1);
+  });
+
   test('errors keep the connection open; ping op; binary messages', T, async () => {
     const c = await Client.open(host);
     await c.next((m) => m.type === 'hello');
-    for (const bad of ['not json', '{"op":"nope"}', '{"op":"subscribe","symbols":["ZZZZ"]}', '[1,2]']) {
+    const bads = ['not json', '{"op":"nope"}', '{"op":"subscribe","symbols":["ZZZZ"]}', '[1,2]',
+      '{"op":"subscribe","conflate_ms":5}', '{"op":"subscribe","conflate_ms":"250"}'];
+    for (const bad of bads) {
       c.send(bad);
       const m = await c.next();
       assert.equal(m.type, 'error', bad);
@@ -413,6 +425,154 @@ describe('ws slow consumers', () => {
       await fast.close();
     } finally {
       assert.equal((await host.stop()).code, 0); // 0: no leak under ASan either
+    }
+  });
+});
+
+// (symbol, kind) of a market event.
+const keyOf = (e) => `${e.data.symbol}/${e.data.kind}`;
+
+// Checks conflated ticks against the raw stream (every event, from the same since):
+// each tick is the raw event of its seq plus "conflated" (and "size_sum" for a trade):
+// the number (and summed size) of its key's raw events since that key's previous tick,
+// or since `since` for its first.
+function assertFolded(ticks, rawEvents, since) {
+  const bySeq = new Map(rawEvents.map((e) => [e.seq, e]));
+  const prev = new Map();
+  for (const t of ticks) {
+    const k = keyOf(t);
+    const from = prev.get(k) ?? since;
+    const folded = rawEvents.filter((e) => e.type === 'MARKET_DATA' && keyOf(e) === k && e.seq > from && e.seq <= t.seq);
+    const { conflated, size_sum: sizeSum, ...data } = t.data;
+    assert.deepEqual({ ...t, data }, bySeq.get(t.seq), `tick ${t.seq} is the raw event`);
+    assert.equal(conflated, folded.length, `${k} at ${t.seq}: events folded since ${from}`);
+    if (t.data.kind === 'trade') assert.equal(sizeSum, folded.reduce((a, e) => a + e.data.size, 0));
+    else assert.equal(sizeSum, undefined);
+    prev.set(k, t.seq);
+  }
+}
+
+// Events from c until one with a seq >= seq.
+async function eventsUpTo(c, seq) {
+  const out = [];
+  while (!out.length || out[out.length - 1].seq < seq) out.push((await c.events(1))[0]);
+  return out;
+}
+
+describe('ws conflation', () => {
+  let host;
+  before(async () => {
+    // 4000 events/s over two symbols (30 % trades), and a signal every 5th trade.
+    host = await Host.start(config({ rate: 4000, signals: true }), { files: { 'signals.lua': SIGNALS_LUA } });
+  });
+  after(async () => {
+    assert.equal((await host.stop()).code, 0);
+  });
+
+  test('market data: per round one tick per symbol and kind, the latest, folding counts and sizes', T, async () => {
+    const raw = await Client.open(host);
+    const [, rsub] = await raw.subscribe({ types: ['MARKET_DATA'] });
+    const c = await Client.open(host);
+    const arrived = new Map(); // seq -> when it arrived
+    c.ws.on('message', (d) => {
+      const m = JSON.parse(d.toString());
+      if (m.seq) arrived.set(m.seq, performance.now());
+    });
+    const [, sub] = await c.subscribe({ types: ['MARKET_DATA'], since: rsub.since, conflate_ms: 250 });
+    assert.deepEqual(sub, { type: 'subscribed', since: rsub.since, gap: false, conflate_ms: 250 });
+    const t0 = performance.now();
+    const ticks = await c.events(4 * 9);
+    const elapsed = performance.now() - t0;
+    const rawEvents = await eventsUpTo(raw, ticks[ticks.length - 1].seq);
+    for (let i = 1; i < ticks.length; i++) assert.ok(ticks[i].seq > ticks[i - 1].seq);
+    // A round's ticks arrive together, rounds 250 ms apart (the first may come at once
+    // after subscribing, and be partial: the grid is the host clock's).
+    const rounds = [[ticks[0]]];
+    for (let i = 1; i < ticks.length; i++) {
+      if (arrived.get(ticks[i].seq) - arrived.get(ticks[i - 1].seq) > 100) rounds.push([]);
+      rounds[rounds.length - 1].push(ticks[i]);
+    }
+    // Per key at most one tick a round: ticks of a key no more often than rounds come.
+    assert.ok(rounds.length >= 9, `${rounds.length} rounds`);
+    assert.ok(elapsed >= 250 * (rounds.length - 2), `${rounds.length} rounds in ${elapsed} ms`);
+    // Each key changes hundreds of times in 250 ms: every full round has all four.
+    for (const [r, round] of rounds.slice(1, -1).entries()) {
+      assert.equal(round.length, 4, `round ${r + 1}: ${round.map(keyOf)}`);
+      assert.equal(new Set(round.map(keyOf)).size, 4, `round ${r + 1}: ${round.map(keyOf)}`);
+      // The latest: no newer event of its key up to the end of its round.
+      const end = round[3].seq;
+      for (const t of round) {
+        const newer = rawEvents.find((e) => keyOf(e) === keyOf(t) && e.seq > t.seq && e.seq <= end);
+        assert.equal(newer, undefined, `round ${r + 1}: ${keyOf(t)} at ${t.seq} is not the latest`);
+        assert.ok(t.data.conflated > 10, 'each tick folded many events');
+      }
+    }
+    assertFolded(ticks, rawEvents, rsub.since);
+    await c.close();
+    await raw.close();
+  });
+
+  test('every other event arrives in full, in seq order; resume with since', T, async () => {
+    const raw = await Client.open(host);
+    const [, rsub] = await raw.subscribe();
+    const a = await Client.open(host);
+    await a.subscribe({ since: rsub.since, conflate_ms: 100 });
+    const t0 = Date.now();
+    const first = await a.events(400);
+    a.ws.terminate(); // mid-stream
+    const last = first[first.length - 1].seq;
+    const b = await Client.open(host);
+    const [, sub] = await b.subscribe({ since: last, conflate_ms: 100 });
+    assert.deepEqual(sub, { type: 'subscribed', since: last, gap: false, conflate_ms: 100 });
+    const second = await b.events(400);
+    const elapsed = Date.now() - t0;
+    const all = first.concat(second);
+    for (let i = 1; i < all.length; i++) assert.ok(all[i].seq > all[i - 1].seq, `seq ${all[i].seq} after ${all[i - 1].seq}`);
+
+    const upto = all[all.length - 1].seq;
+    const rawEvents = (await eventsUpTo(raw, upto)).filter((e) => e.seq <= upto);
+    const others = (evs) => evs.filter((e) => e.type !== 'MARKET_DATA');
+    assert.deepEqual(others(all), others(rawEvents));
+    assert.ok(others(all).length > 300, `${others(all).length} non-market events`);
+    // Market data conflated: four keys, at most one tick each per 100 ms round.
+    const ticks = all.filter((e) => e.type === 'MARKET_DATA');
+    assert.ok(ticks.length <= 4 * (elapsed / 100 + 3), `${ticks.length} ticks in ${elapsed} ms`);
+    assertFolded(ticks.filter((e) => e.seq <= last), rawEvents, rsub.since);
+    // After the resume, counts start from since.
+    assertFolded(ticks.filter((e) => e.seq > last), rawEvents, last);
+    await b.close();
+    await raw.close();
+  });
+});
+
+describe('ws conflation under a fast feed', () => {
+  test('at 50,000 events/s a slow conflated client keeps up; a slow raw one is dropped', T, async () => {
+    const host = await Host.start(config({ rate: 50000, ws: 'queue = 262144, stall = "1s"' }));
+    try {
+      const open = async (sub) => {
+        const r = await RawClient.open(host);
+        await r.json((m) => m.type === 'hello');
+        r.write(frame(OP.TEXT, JSON.stringify({ op: 'subscribe', ...sub })));
+        await r.json((m) => m.type === 'subscribed');
+        r.throttle(256 * 1024); // 256 KB/s: a twentieth of the raw stream
+        return r;
+      };
+      const slowRaw = await open({});
+      const slowConflated = await open({ conflate_ms: 100 });
+      const m = await host.waitFor(/ws slow consumer dropped peer=(\S+) why=(\S+)/);
+      assert.equal(m[1], `127.0.0.1:${slowRaw.sock.localPort}`);
+      // Three more seconds: the conflated client still gets recent market data.
+      const until = Date.now() + 3000;
+      let tick;
+      while (Date.now() < until) tick = await slowConflated.json((x) => x.type === 'MARKET_DATA');
+      const lagMs = Date.now() - Date.parse(tick.ts);
+      assert.ok(lagMs < 1000, `the conflated client is ${lagMs} ms behind`);
+      assert.ok(tick.data.conflated > 1);
+      assert.equal(host.grep(/ws slow consumer dropped/).length, 1);
+      slowRaw.destroy();
+      slowConflated.destroy();
+    } finally {
+      assert.equal((await host.stop()).code, 0);
     }
   });
 });

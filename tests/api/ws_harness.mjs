@@ -10,7 +10,7 @@
 // directory and reads the port and token from its "http listening" log line. Every wait
 // has a deadline and fails with what was seen; nothing sleeps when it can wait on an
 // event. Environment: LUATRADE_BIN (default build/luatrade), LUATRADE_SRC (default cwd).
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -21,19 +21,30 @@ import WebSocket from 'ws';
 const SRC = process.env.LUATRADE_SRC || process.cwd();
 const BIN = process.env.LUATRADE_BIN || path.join(SRC, 'build', 'luatrade');
 
-// A config: two simulated symbols at `rate` events/s, no strategies, no HTTP rate
-// limit (100 clients connect at once), and `ws` as the body of the ws = { } table.
-export function config({ rate = 2000, ws = '' } = {}) {
+// A config: two simulated symbols at `rate` events/s, no HTTP rate limit (100 clients
+// connect at once), and `ws` as the body of the ws = { } table. No strategy, or with
+// signals: SIGNALS_LUA (Host.start's files puts it next to the config), which turns
+// market data into a steady stream of non-market events.
+export function config({ rate = 2000, ws = '', signals = false } = {}) {
   return `return {
   feed = { kind = "sim", rate = ${rate}, symbols = {
     AAPL = { price = 190, tick = 0.01, vol = 0.002 },
     MSFT = { price = 410, tick = 0.01, vol = 0.002 } } },
   journal = { sync = false },
   http = { rate = 0 },
-  ws = { ${ws} },
+  ws = { ${ws} },${signals ? '\n  strategies = { { script = "signals.lua" } },' : ''}
 }
 `;
 }
+
+// A strategy that emits a SIGNAL_GENERATED about every 5th trade of each symbol.
+export const SIGNALS_LUA = `strategy { name = "signals", symbols = { "AAPL", "MSFT" } }
+local n = 0
+function on_trade(t)
+  n = n + 1
+  if n % 5 == 0 then signal("every5", { symbol = t.symbol, n = n }) end
+end
+`;
 
 // Resolves when fn() returns a truthy value (checked on each call of poke()), rejects
 // after ms with a description.
@@ -46,9 +57,10 @@ function deadline(ms, what) {
 }
 
 export class Host {
-  // env: extra environment variables for the host.
-  static async start(cfg, { args = [], env = {} } = {}) {
-    const h = new Host(cfg, args, env);
+  // env: extra environment variables for the host; files: {name: text} written into its
+  // directory first.
+  static async start(cfg, { args = [], env = {}, files = {} } = {}) {
+    const h = new Host(cfg, args, env, files);
     const m = await h.waitFor(/http listening url=(\S+) login=(\S+)/);
     h.port = Number(new URL(m[1]).port);
     h.token = new URL(m[2]).searchParams.get('token');
@@ -56,9 +68,10 @@ export class Host {
     return h;
   }
 
-  constructor(cfg, args, env) {
+  constructor(cfg, args, env, files = {}) {
     this.dir = mkdtempSync(path.join(os.tmpdir(), 'luatrade-ws-'));
     writeFileSync(path.join(this.dir, 'config.lua'), cfg);
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(this.dir, name), text);
     this.lines = [];
     this.waiters = new Set();
     this.proc = spawn(BIN, ['run', 'config.lua', '--var', 'var', '--listen', '127.0.0.1:0', ...args], {
@@ -148,6 +161,43 @@ export class Host {
     rmSync(this.dir, { recursive: true, force: true });
     return r;
   }
+}
+
+// TCP_NODELAY (1 or 0) on the host's end of the connection whose client port is
+// clientPort, read by borrowing the host's socket (pidfd_getfd, Linux 5.6): null when
+// not permitted (it needs ptrace rights over the host, e.g. root).
+const NODELAY_PY = `
+import ctypes, os, socket, sys
+pid, port = int(sys.argv[1]), int(sys.argv[2])
+inodes = set()
+with open(f"/proc/{pid}/net/tcp") as f:
+    for line in f.readlines()[1:]:
+        p = line.split()
+        if int(p[2].split(":")[1], 16) == port:
+            inodes.add(p[9])
+libc = ctypes.CDLL(None, use_errno=True)
+pidfd = os.pidfd_open(pid)
+for fd in os.listdir(f"/proc/{pid}/fd"):
+    try:
+        link = os.readlink(f"/proc/{pid}/fd/{fd}")
+    except OSError:
+        continue
+    if link.startswith("socket:[") and link[8:-1] in inodes:
+        mine = libc.syscall(438, pidfd, int(fd), 0)  # pidfd_getfd
+        if mine < 0:
+            print("null")
+            sys.exit(0)
+        s = socket.socket(fileno=mine)
+        print(s.getsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY))
+        s.detach()
+        os.close(mine)
+        sys.exit(0)
+sys.exit("no such connection")
+`;
+
+export function hostNodelay(host, clientPort) {
+  const out = execFileSync('python3', ['-c', NODELAY_PY, String(host.proc.pid), String(clientPort)]);
+  return JSON.parse(out.toString());
 }
 
 // A queue of things that arrive (messages, events) with deadline-bound waits.
@@ -366,11 +416,27 @@ export class RawClient {
     this.sock.pause();
   }
 
+  // From now on reads about bytesPerSec (a slow consumer): after each 50 ms window's
+  // share the socket pauses until the next window (one read can take up to 64 KiB).
+  throttle(bytesPerSec) {
+    const share = bytesPerSec / 20;
+    let used = 0;
+    this.sock.on('data', (d) => {
+      used += d.length;
+      if (used >= share) this.sock.pause();
+    });
+    this.throttled = setInterval(() => {
+      used = 0;
+      this.sock.resume();
+    }, 50);
+  }
+
   resume() {
     this.sock.resume();
   }
 
   destroy() {
+    clearInterval(this.throttled);
     this.sock.destroy();
   }
 }

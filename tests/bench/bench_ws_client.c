@@ -17,7 +17,10 @@
  * Timing: one CLOCK_REALTIME read per read() (every frame in that read arrived then);
  * ts is the sender's wall clock on the same machine. After WARMUP_S it prints
  * "measuring" and measures SECONDS in four quarters: per client and quarter a
- * histogram of lag (buckets 2 % wide) and a count. Then it prints "measured", closes
+ * histogram of lag (buckets 2 % wide) and a count, and over the whole window one
+ * histogram per kind of event: MARKET_DATA (recognised by the frame's "type" right after
+ * its seq) and every other type, so a conflated stream's ticks and its orders and fills
+ * are told apart. Then it prints "measured", closes
  * every connection cleanly (close frame 1000, then reads until the server closes, at
  * most 5 s), prints one JSON line and exits 0; it always stops by itself. Exit 2 on a
  * usage or connection error. */
@@ -27,6 +30,7 @@
 #include <math.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,6 +53,8 @@ struct client {
     uint64_t events, gaps, dup, negative, warm_events;
     uint64_t counts[QUARTERS];
     uint32_t hist[QUARTERS][NBUCKETS];
+    uint64_t kind_counts[2]; /* 0: MARKET_DATA, 1: the others */
+    uint32_t kind_hist[2][NBUCKETS];
     int subscribed, close_code;
     double closed_at_ms;
     char close_reason[64];
@@ -106,8 +112,10 @@ static void on_event(struct client *c, const uint8_t *p, size_t n, int64_t now)
 {
     const uint8_t *end = p + n;
     uint64_t seq = 0;
-    for (const uint8_t *q = p + 7; q < end && *q >= '0' && *q <= '9'; q++)
-        seq = seq * 10 + *q - '0';
+    const uint8_t *q = p + 7;
+    for (; q < end && *q >= '0' && *q <= '9'; q++) seq = seq * 10 + *q - '0';
+    static const char md[] = ",\"type\":\"MARKET_DATA\"";
+    int other = end - q < (ptrdiff_t)sizeof md - 1 || memcmp(q, md, sizeof md - 1) != 0;
     if (c->last_seq && seq != c->last_seq + 1) {
         if (seq <= c->last_seq) c->dup++;
         else c->gaps += seq - c->last_seq - 1;
@@ -126,9 +134,11 @@ static void on_event(struct client *c, const uint8_t *p, size_t n, int64_t now)
         c->negative++;
         lag = 0;
     }
-    int q = (int)(el * QUARTERS / measure_us);
-    c->hist[q][bucket_of((double)lag)]++;
-    c->counts[q]++;
+    int quarter = (int)(el * QUARTERS / measure_us), b = bucket_of((double)lag);
+    c->hist[quarter][b]++;
+    c->counts[quarter]++;
+    c->kind_hist[other][b]++;
+    c->kind_counts[other]++;
     c->events++;
     c->last_measured_seq = seq;
 }
@@ -222,6 +232,18 @@ static int connect_client(struct client *c, int port, const char *token, const c
     return 0;
 }
 
+/* The q-quantile (upper bucket bound, ms) of a histogram of n values. */
+static double hist_quantile_ms(const uint32_t *hist, uint64_t n, double q)
+{
+    uint64_t acc = 0;
+    if (!n) return NAN;
+    for (int b = 0; b < NBUCKETS; b++) {
+        acc += hist[b];
+        if (acc >= q * (double)n) return bucket_upper_ms(b);
+    }
+    return NAN;
+}
+
 static double quantile_ms(const struct client *c, int from, int to, double q)
 {
     uint64_t n = 0, acc = 0;
@@ -250,6 +272,12 @@ static void report(const struct client *c)
     print_num("p50_ms", quantile_ms(c, 0, QUARTERS, 0.5), ",");
     print_num("p99_ms", quantile_ms(c, 0, QUARTERS, 0.99), ",");
     print_num("max_ms", quantile_ms(c, 0, QUARTERS, 1), ",");
+    printf("\"md_events\":%llu,\"other_events\":%llu,", (unsigned long long)c->kind_counts[0],
+           (unsigned long long)c->kind_counts[1]);
+    print_num("md_p50_ms", hist_quantile_ms(c->kind_hist[0], c->kind_counts[0], 0.5), ",");
+    print_num("md_p99_ms", hist_quantile_ms(c->kind_hist[0], c->kind_counts[0], 0.99), ",");
+    print_num("other_p50_ms", hist_quantile_ms(c->kind_hist[1], c->kind_counts[1], 0.5), ",");
+    print_num("other_p99_ms", hist_quantile_ms(c->kind_hist[1], c->kind_counts[1], 0.99), ",");
     printf("\"quarters\":[");
     for (int k = 0; k < QUARTERS; k++) {
         printf("{\"n\":%llu,", (unsigned long long)c->counts[k]);

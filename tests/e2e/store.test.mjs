@@ -110,6 +110,17 @@ test('positions are marked to the last trade between updates', () => {
   assert.deepEqual(symbolsOf(s.state), ['AAPL']);
 });
 
+test('a conflated trade grows the chart by the summed size of the trades it stands for', () => {
+  const s = createStore();
+  const seen = [];
+  s.onMarket((e) => seen.push(e));
+  s.apply(ev('MARKET_DATA', { kind: 'trade', symbol: 'AAPL', n: 9, price: 101.5, size: 5, conflated: 3, size_sum: 12 }));
+  s.apply(ev('MARKET_DATA', { kind: 'trade', symbol: 'AAPL', n: 10, price: 101.6, size: 4 }));
+  assert.deepEqual(seen.map((e) => e.data.size), [12, 4]);
+  assert.equal(s.state.markets.get('AAPL').size, 4); // the last trade's own size
+  assert.equal(s.state.markets.get('AAPL').last, 101.6);
+});
+
 test('the portfolio reads the same from REST and from PORTFOLIO_UPDATE', () => {
   const s = createStore();
   s.load.portfolio({ cash: 1, equity: 2, realized_pnl: 3, unrealized_pnl: 4, day_pnl: 5, exposure: { gross: 6, net: 7 }, trading_state: 'ACTIVE' });

@@ -4,10 +4,11 @@
  * ws_msg_parse refuses it with a message, or the result holds ws_internal.h's contract:
  * op is SUBSCRIBE or PING; types only has bits of real event types; every symbol id
  * names a registered instrument and there are at most WS_MAX_SYMS; since is a whole
- * number no greater than 2^53. The same bytes, as a string, also go through the upgrade
- * checks: a key ws_check_upgrade accepts has an accept key, one it refuses has none.
- * ASan and UBSan catch the rest (the depth scan's escapes at the end of the input, the
- * double to integer conversion of since). */
+ * number no greater than 2^53; conflate_ms is 0 or within its range (and then the
+ * conflated fields of a tick fit their buffer). The same bytes, as a string, also go through the
+ * upgrade checks: a key ws_check_upgrade accepts has an accept key, one it refuses has none. ASan
+ * and UBSan catch the rest (the depth scan's escapes at the end of the input, the double to integer
+ * conversion of since). */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -41,6 +42,13 @@ static void check_msg(const uint8_t *data, size_t size)
     CHECK(m.nsyms >= 0 && m.nsyms <= WS_MAX_SYMS);
     for (int i = 0; i < m.nsyms; i++) CHECK(m.syms[i] >= 0 && m.syms[i] < ins.n);
     CHECK(!m.has_since || m.since <= (UINT64_C(1) << 53));
+    CHECK(m.conflate_ms == 0 ||
+          (m.conflate_ms >= WS_CONFLATE_MIN_MS && m.conflate_ms <= WS_CONFLATE_MAX_MS));
+    char extra[WS_CONFLATED_MAX];
+    size_t n = ws_conflated_fields(extra, (int)(m.since & 1), m.since, -(int64_t)m.since,
+                                   m.conflate_ms % 10);
+    CHECK(n == strlen(extra));
+    CHECK(ws_round_next((int64_t)m.since, m.conflate_ms ? m.conflate_ms : 1) > (int64_t)m.since);
 }
 
 static void check_upgrade(const uint8_t *data, size_t size)

@@ -1,8 +1,10 @@
 /* Unit tests for event_log: wraparound of both rings, first() per ring, scans with type
  * and symbol filters, resume from a scan's return value (no gap, no duplicate),
  * recent(n), the JSON of every kind of slot against event_to_json, the bus attachment,
- * and no allocation when pushing market data once warm (malloc counted by interposing
- * glibc's allocator in this executable). */
+ * the conflated scan (each key's latest merged with the non-market events, totals) and
+ * totals at a past seq, and no allocation when pushing market data or reading it
+ * conflated once warm (malloc counted by interposing glibc's allocator in this
+ * executable). */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -10,6 +12,7 @@
 #include <cmocka.h>
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "buf.h"
@@ -304,6 +307,12 @@ static int last_json(uint64_t seq, enum event_type type, const char *json, size_
     return 0;
 }
 
+static int last_latest_json(uint64_t seq, enum event_type type, const char *json, size_t len,
+                            int key, const struct event_log_total *total, void *arg)
+{
+    return last_json(seq, type, json, len, arg);
+}
+
 static void check_json(struct event_log *l, struct event *ev)
 {
     struct buf want = BUF_INIT, got = BUF_INIT;
@@ -417,6 +426,218 @@ static void test_no_alloc_when_warm(void **s)
     event_log_free(l);
 }
 
+static struct event trade_ev(uint64_t seq, int sym, int64_t qty)
+{
+    struct event ev = {
+        .seq = seq, .type = EV_MARKET_DATA, .ts_us = (int64_t)seq, .md_kind = MD_TRADE};
+    strcpy(ev.source, "feed_sim");
+    ev.u.trade = (struct trade){sym, 19025 + (int64_t)seq, qty, seq};
+    return ev;
+}
+
+/* Collects what a conflated scan passes. */
+struct latest {
+    uint64_t seq[64];
+    int key[64];
+    struct event_log_total total[64];
+    int n, stop_at;
+};
+
+static int collect_latest(uint64_t seq, enum event_type type, const char *json, size_t len, int key,
+                          const struct event_log_total *total, void *arg)
+{
+    struct latest *g = arg;
+    assert_true(g->n < 64);
+    assert_int_equal(strlen(json), len);
+    assert_int_equal(key >= 0, type == EV_MARKET_DATA);
+    assert_int_equal(total != NULL, key >= 0);
+    char want[32];
+    snprintf(want, sizeof want, "{\"seq\":%llu,", (unsigned long long)seq);
+    assert_memory_equal(json, want, strlen(want));
+    g->seq[g->n] = seq;
+    g->key[g->n] = key;
+    if (total) g->total[g->n] = *total;
+    g->n++;
+    return g->stop_at && g->n >= g->stop_at;
+}
+
+/* 1 q0  2 t0(5)  3 q1  4 ALERT  5 t0(7)  6 q0  7 t1(2)  8 SIGNAL(BTC)  9 q1  10 t0(1) */
+static struct event_log *latest_log(void)
+{
+    struct event_log *l = event_log_new(64, 64, &ins);
+    push_release(l, quote_ev(1, 0));
+    push_release(l, trade_ev(2, 0, 5));
+    push_release(l, quote_ev(3, 1));
+    push_release(l, data_ev(4, EV_ALERT, NULL));
+    push_release(l, trade_ev(5, 0, 7));
+    push_release(l, quote_ev(6, 0));
+    push_release(l, trade_ev(7, 1, 2));
+    push_release(l, data_ev(8, EV_SIGNAL_GENERATED, "BTC-USD"));
+    push_release(l, quote_ev(9, 1));
+    push_release(l, trade_ev(10, 0, 1));
+    return l;
+}
+
+#define KEY(sym, kind) ((sym)*2 + (kind))
+
+static void test_scan_latest(void **s)
+{
+    struct event_log *l = latest_log();
+    struct latest g = {0};
+    /* Everything: the non-market events, and each key's latest, in seq order. */
+    assert_int_equal(event_log_scan_latest(l, 0, 10, NULL, 0, collect_latest, &g), 10);
+    uint64_t want[] = {4, 6, 7, 8, 9, 10};
+    int keys[] = {-1, KEY(0, MD_QUOTE), KEY(1, MD_TRADE), -1, KEY(1, MD_QUOTE), KEY(0, MD_TRADE)};
+    assert_int_equal(g.n, 6);
+    for (int i = 0; i < 6; i++) {
+        assert_int_equal(g.seq[i], want[i]);
+        assert_int_equal(g.key[i], keys[i]);
+    }
+    /* Totals as of the latest event: AAPL's trades 2, 5, 10 (13 in all). */
+    assert_int_equal(g.total[5].count, 3);
+    assert_int_equal(g.total[5].size, 13);
+    assert_int_equal(g.total[1].count, 2); /* AAPL quotes 1, 6 */
+    assert_int_equal(g.total[2].size, 2);
+
+    /* A range that ends before some keys' latest: those wait (never an older value). */
+    g = (struct latest){0};
+    assert_int_equal(event_log_scan_latest(l, 0, 8, NULL, 0, collect_latest, &g), 8);
+    assert_int_equal(g.n, 4); /* 4, q0@6, t1@7, 8: t0 and q1 changed after 8 */
+    assert_int_equal(g.seq[3], 8);
+    /* After a seq: only what changed since. */
+    g = (struct latest){0};
+    assert_int_equal(event_log_scan_latest(l, 8, 10, NULL, 0, collect_latest, &g), 10);
+    assert_int_equal(g.n, 2);
+    assert_int_equal(g.seq[0], 9);
+
+    /* until_market: the non-market events before the first key, then seq - 1 of it. */
+    g = (struct latest){0};
+    assert_int_equal(event_log_scan_latest(l, 0, 10, NULL, 1, collect_latest, &g), 5);
+    assert_int_equal(g.n, 1);
+    assert_int_equal(g.seq[0], 4);
+    g = (struct latest){0};
+    assert_int_equal(event_log_scan_latest(l, 6, 10, NULL, 1, collect_latest, &g), 6);
+    assert_int_equal(g.n, 0);
+    /* Only market data since (here none of it BTC-USD's): nothing moves. */
+    int aapl_only = 0;
+    struct event_filter fa = {0, &aapl_only, 1};
+    assert_int_equal(event_log_scan_latest(l, 9, 10, &fa, 0, collect_latest, &g), 10);
+    assert_int_equal(g.n, 1); /* t0@10 */
+    g = (struct latest){0};
+    int btc_only = 1;
+    struct event_filter fb = {0, &btc_only, 1};
+    assert_int_equal(event_log_scan_latest(l, 9, 10, &fb, 1, collect_latest, &g), 9);
+    assert_int_equal(g.n, 0);
+
+    /* Filters: BTC-USD only (the alert has no symbol: it passes); market data only. */
+    int btc = 1;
+    struct event_filter f = {0, &btc, 1};
+    g = (struct latest){0};
+    event_log_scan_latest(l, 0, 10, &f, 0, collect_latest, &g);
+    uint64_t want_btc[] = {4, 7, 8, 9};
+    assert_int_equal(g.n, 4);
+    for (int i = 0; i < 4; i++) assert_int_equal(g.seq[i], want_btc[i]);
+    f = (struct event_filter){EV_BIT(EV_MARKET_DATA), NULL, 0};
+    g = (struct latest){0};
+    assert_int_equal(event_log_scan_latest(l, 0, 10, &f, 1, collect_latest, &g), 5);
+    assert_int_equal(g.n, 0);
+    /* No market key in the filter: until_market goes to the end. */
+    f = (struct event_filter){EV_BIT(EV_ALERT), NULL, 0};
+    assert_int_equal(event_log_scan_latest(l, 0, 10, &f, 1, collect_latest, &g), 10);
+    assert_int_equal(g.n, 1);
+
+    /* fn stopping: the seq it was given. */
+    g = (struct latest){.stop_at = 2};
+    assert_int_equal(event_log_scan_latest(l, 0, 10, NULL, 0, collect_latest, &g), 6);
+    event_log_free(l);
+}
+
+/* The JSON of a key's latest is the event's own, and is rebuilt when the key changes. */
+static void test_latest_json(void **s)
+{
+    struct event_log *l = event_log_new(16, 16, &ins);
+    struct buf want = BUF_INIT, got = BUF_INIT;
+    for (uint64_t i = 1; i <= 40; i++) {
+        struct event ev = (i % 3) ? quote_ev(i, 1) : trade_ev(i, 1, (int64_t)i);
+        event_to_json(&ev, &ins, &want);
+        event_log_push(l, &ev);
+        struct event_filter f = {EV_BIT(EV_MARKET_DATA), NULL, 0};
+        event_log_scan_latest(l, i - 1, i, &f, 0, last_latest_json, &got);
+        assert_string_equal(got.p, want.p);
+        buf_reset(&want);
+    }
+    buf_free(&want);
+    buf_free(&got);
+    event_log_free(l);
+}
+
+static void test_totals_at(void **s)
+{
+    struct event_log *l = latest_log();
+    struct event_log_total *t = xcalloc(EVENT_LOG_MD_KEYS, sizeof *t);
+    event_log_totals_at(l, 10, t); /* now */
+    assert_int_equal(t[KEY(0, MD_TRADE)].count, 3);
+    assert_int_equal(t[KEY(0, MD_TRADE)].size, 13);
+    assert_int_equal(t[KEY(1, MD_QUOTE)].count, 2);
+    event_log_totals_at(l, 4, t); /* after 1 q0, 2 t0(5), 3 q1 */
+    assert_int_equal(t[KEY(0, MD_QUOTE)].count, 1);
+    assert_int_equal(t[KEY(0, MD_TRADE)].count, 1);
+    assert_int_equal(t[KEY(0, MD_TRADE)].size, 5);
+    assert_int_equal(t[KEY(1, MD_QUOTE)].count, 1);
+    assert_int_equal(t[KEY(1, MD_TRADE)].count, 0);
+    assert_int_equal(t[KEY(1, MD_TRADE)].size, 0);
+    event_log_totals_at(l, 0, t);
+    for (int k = 0; k < EVENT_LOG_MD_KEYS; k++) assert_int_equal(t[k].count, 0);
+    event_log_free(l);
+
+    /* Past the all ring (16 slots): what it no longer holds counts as before. */
+    l = event_log_new(16, 16, &ins);
+    push_release(l, trade_ev(1, 1, 3)); /* BTC: one trade, long ago */
+    for (uint64_t i = 2; i <= 40; i++) push_release(l, trade_ev(i, 0, 1));
+    event_log_totals_at(l, 30, t);
+    assert_int_equal(t[KEY(0, MD_TRADE)].count, 29);
+    assert_int_equal(t[KEY(1, MD_TRADE)].count, 1);
+    event_log_totals_at(l, 5, t); /* 6..24 are gone: counted as before 5 */
+    assert_int_equal(t[KEY(0, MD_TRADE)].count, 23);
+    assert_int_equal(t[KEY(0, MD_TRADE)].size, 23);
+    assert_int_equal(t[KEY(1, MD_TRADE)].count, 1);
+    /* A key whose events after seq are all gone: its latest alone counts as after. */
+    push_release(l, trade_ev(41, 1, 4));
+    for (uint64_t i = 42; i <= 60; i++) push_release(l, quote_ev(i, 0));
+    event_log_totals_at(l, 3, t);
+    assert_int_equal(t[KEY(1, MD_TRADE)].count, 1);
+    assert_int_equal(t[KEY(1, MD_TRADE)].size, 3);
+    free(t);
+    event_log_free(l);
+}
+
+static int noop_latest(uint64_t seq, enum event_type type, const char *json, size_t len, int key,
+                       const struct event_log_total *total, void *arg)
+{
+    return 0;
+}
+
+/* A conflated reader of a warm log allocates nothing either. */
+static void test_latest_no_alloc(void **s)
+{
+#ifndef COUNT_ALLOCS
+    skip();
+#endif
+    struct event_log *l = event_log_new(64, 64, &ins);
+    uint64_t seq = 0, cursor = 0;
+    for (int round = 0; round < 200; round++) {
+        if (round == 100) allocs = 0;
+        for (int i = 0; i < 10; i++) {
+            struct event ev = (i % 3) ? quote_ev(++seq, i % 2) : trade_ev(++seq, i % 2, 1);
+            event_log_push(l, &ev);
+        }
+        cursor = event_log_scan_latest(l, cursor, seq, NULL, 0, noop_latest, NULL);
+    }
+    assert_int_equal(allocs, 0);
+    assert_int_equal(cursor, seq);
+    event_log_free(l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -429,6 +650,10 @@ int main(void)
         cmocka_unit_test(test_json),
         cmocka_unit_test(test_attach),
         cmocka_unit_test(test_no_alloc_when_warm),
+        cmocka_unit_test(test_scan_latest),
+        cmocka_unit_test(test_latest_json),
+        cmocka_unit_test(test_totals_at),
+        cmocka_unit_test(test_latest_no_alloc),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -126,6 +126,21 @@ static void test_subscribe(void **s)
 
     assert_int_equal(parse("{\"op\":\"ping\"}", &m, &e), 0);
     assert_int_equal(m.op, WS_PING);
+
+    /* conflate_ms: absent, null or 0 is off; the ends of the range are allowed. */
+    assert_int_equal(m.conflate_ms, 0);
+    assert_int_equal(parse("{\"op\":\"subscribe\",\"conflate_ms\":null}", &m, &e), 0);
+    assert_int_equal(m.conflate_ms, 0);
+    assert_int_equal(parse("{\"op\":\"subscribe\",\"conflate_ms\":0}", &m, &e), 0);
+    assert_int_equal(m.conflate_ms, 0);
+    assert_int_equal(parse("{\"op\":\"subscribe\",\"conflate_ms\":10}", &m, &e), 0);
+    assert_int_equal(m.conflate_ms, 10);
+    assert_int_equal(parse("{\"op\":\"subscribe\",\"types\":[\"MARKET_DATA\"],"
+                           "\"conflate_ms\":5000,\"since\":7}",
+                           &m, &e),
+                     0);
+    assert_int_equal(m.conflate_ms, 5000);
+    assert_int_equal(m.since, 7);
 }
 
 static void test_bad_messages(void **s)
@@ -149,6 +164,15 @@ static void test_bad_messages(void **s)
         {"{\"op\":\"subscribe\",\"since\":\"5\"}", "\"since\" must be"},
         {"{\"op\":\"subscribe\",\"since\":1e300}", "\"since\" must be"},
         {"{\"op\":\"ping\",\"x\":[[[[[[[[1]]]]]]]]}", "nested deeper than 8"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":9}", "\"conflate_ms\" must be 0 (off) or an "
+                                                     "integer from 10 to 5000"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":5001}", "\"conflate_ms\" must be"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":-100}", "\"conflate_ms\" must be"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":100.5}", "\"conflate_ms\" must be"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":\"100\"}", "\"conflate_ms\" must be"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":true}", "\"conflate_ms\" must be"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":1e300}", "\"conflate_ms\" must be"},
+        {"{\"op\":\"subscribe\",\"conflate_ms\":-1e300}", "\"conflate_ms\" must be"},
     };
     for (size_t i = 0; i < ARRAY_LEN(bad); i++) {
         struct ws_msg m;
@@ -172,12 +196,43 @@ static void test_bad_messages(void **s)
     assert_int_equal(ws_msg_parse("{\"op\":\"ping\"}garbage", 13, &ins, &m, &e), 0);
 }
 
+static void test_round_next(void **s)
+{
+    assert_int_equal(ws_round_next(0, 100), 100000);
+    assert_int_equal(ws_round_next(99999, 100), 100000);
+    assert_int_equal(ws_round_next(100000, 100), 200000); /* strictly after */
+    assert_int_equal(ws_round_next(123456789, 250), 123500000);
+    /* Sessions with one interval share its multiples, whenever they subscribed. */
+    assert_int_equal(ws_round_next(5000001, 10), ws_round_next(5009999, 10));
+}
+
+static void check_fields(int is_trade, uint64_t n, int64_t size, int dp, const char *want)
+{
+    char out[WS_CONFLATED_MAX];
+    size_t len = ws_conflated_fields(out, is_trade, n, size, dp);
+    assert_string_equal(out, want);
+    assert_int_equal(len, strlen(want));
+}
+
+static void test_conflated_fields(void **s)
+{
+    check_fields(0, 1, 0, 0, ",\"conflated\":1");
+    check_fields(0, 4096, 999, 2, ",\"conflated\":4096");
+    check_fields(1, 3, 1500, 0, ",\"conflated\":3,\"size_sum\":1500");
+    check_fields(1, 2, 150000001, 8, ",\"conflated\":2,\"size_sum\":1.50000001");
+    check_fields(1, 1, 5, -1, ",\"conflated\":1,\"size_sum\":null");
+    /* The widest: fits WS_CONFLATED_MAX. */
+    check_fields(1, UINT64_MAX, INT64_MIN, 1,
+                 ",\"conflated\":18446744073709551615,\"size_sum\":-922337203685477580.8");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_accept_key),   cmocka_unit_test(test_upgrade_headers),
-        cmocka_unit_test(test_frame_header), cmocka_unit_test(test_subscribe),
-        cmocka_unit_test(test_bad_messages),
+        cmocka_unit_test(test_accept_key),       cmocka_unit_test(test_upgrade_headers),
+        cmocka_unit_test(test_frame_header),     cmocka_unit_test(test_subscribe),
+        cmocka_unit_test(test_bad_messages),     cmocka_unit_test(test_round_next),
+        cmocka_unit_test(test_conflated_fields),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
