@@ -132,6 +132,7 @@ uint64_t bus_publish(struct bus *b, struct event *ev)
         enqueue(b, ev);
         ev->data = NULL; /* the queue owns them now */
         ev->order = NULL;
+        ev->pf = NULL;
         return seq;
     }
     b->depth++;

@@ -159,6 +159,13 @@ static void put_cjson(const struct cJSON *data, struct buf *out)
     cJSON_free(s);
 }
 
+static void put_pf(const struct event *ev, const struct instruments *ins, struct buf *out)
+{
+    cJSON *o = portfolio_update_json(ev->pf, ins);
+    put_cjson(o, out);
+    cJSON_Delete(o);
+}
+
 static void put_order(const struct event *ev, const struct instruments *ins, struct buf *out)
 {
     cJSON *o = order_event_json(ev->order, ev->type, ins);
@@ -181,6 +188,7 @@ void event_to_json(const struct event *ev, const struct instruments *ins, struct
     if (ev->type == EV_MARKET_DATA) put_market_data(ev, ins, out);
     else if (ev->type == EV_BAR) put_bar(&ev->u.bar, ins, out);
     else if (ev->order) put_order(ev, ins, out);
+    else if (ev->pf) put_pf(ev, ins, out);
     else put_cjson(ev->data, out);
     buf_putc(out, '}');
 }
@@ -251,6 +259,7 @@ struct cJSON *event_data_json(const struct event *ev, const struct instruments *
     if (ev->type == EV_MARKET_DATA) o = market_data_json(ev, ins);
     else if (ev->type == EV_BAR) o = bar_json(&ev->u.bar, ins);
     else if (ev->order) o = order_event_json(ev->order, ev->type, ins);
+    else if (ev->pf) o = portfolio_update_json(ev->pf, ins);
     else if (ev->data) o = cJSON_Duplicate(ev->data, 1);
     else o = cJSON_CreateObject();
     /* cJSON fails only on out-of-memory, which aborts the host. */
@@ -264,4 +273,6 @@ void event_release(struct event *ev)
     ev->data = NULL;
     free(ev->order);
     ev->order = NULL;
+    free(ev->pf);
+    ev->pf = NULL;
 }

@@ -3,7 +3,8 @@
  * Every event has a host-wide sequence number (assigned by the bus when published),
  * a type, a timestamp (host clock, epoch µs), a source and data. Market data and bars
  * are typed C structs (the hot path allocates nothing); every other type carries its
- * data as a cJSON object owned by the event. The same JSON shape,
+ * data as a cJSON object owned by the event (orders and portfolio updates are typed
+ * too: their JSON is built only when read). The same JSON shape,
  *   {"seq":N,"type":"MARKET_DATA","ts":"2026-11-21T07:39:00.123456Z","source":"feed_sim",
  *    "data":{...}}
  * is used on the WebSocket, in Redis, in the journal and in Postgres. */
@@ -90,8 +91,9 @@ struct event {
         struct trade trade; /* EV_MARKET_DATA, MD_TRADE */
         struct bar bar;     /* EV_BAR */
     } u;
-    struct order_event *order; /* ORDER_* types: owned by the event (malloc) */
-    struct cJSON *data;        /* every other type: owned by the event (may be NULL = {}) */
+    struct order_event *order;   /* ORDER_* types: owned by the event (malloc) */
+    struct portfolio_update *pf; /* POSITION_UPDATE, PORTFOLIO_UPDATE: owned (malloc) */
+    struct cJSON *data;          /* every other type: owned by the event (may be NULL = {}) */
 };
 
 /* Appends the event's JSON shape to out. ins resolves symbols and decimals. */
@@ -104,7 +106,7 @@ void event_json_head(const struct event *ev, struct buf *out);
  * The caller owns the result. */
 struct cJSON *event_data_json(const struct event *ev, const struct instruments *ins);
 
-/* Frees ev->data and ev->order and sets them to NULL. */
+/* Frees ev->data, ev->order and ev->pf and sets them to NULL. */
 void event_release(struct event *ev);
 
 /* Timeframe helpers: "1s","1m","5m","15m","1h","1d". */

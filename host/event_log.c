@@ -63,10 +63,11 @@ struct all_slot {
 struct other_slot {
     struct entry e;
     int64_t ts_us;
-    int has_order;
+    int has_order, has_pf;
     union {
         struct bar bar;
         struct order_event order;
+        struct portfolio_update pf;
     } u;
     char source[EVENT_SOURCE_MAX];
     struct buf data; /* JSON text of the data (types without a typed payload) */
@@ -204,6 +205,7 @@ int event_log_symbol_of(const struct event_log *l, const struct event *ev)
         return ev->md_kind == MD_QUOTE ? ev->u.quote.sym : ev->u.trade.sym;
     if (ev->type == EV_BAR) return ev->u.bar.sym;
     if (ev->order) return ev->order->order.sym;
+    if (ev->pf) return ev->pf->is_position ? ev->pf->pos.sym : -1;
     const cJSON *s = ev->data ? cJSON_GetObjectItemCaseSensitive(ev->data, "symbol") : NULL;
     if (!cJSON_IsString(s) || !l->ins) return -1;
     return instruments_find(l->ins, s->valuestring);
@@ -231,8 +233,10 @@ static uint64_t push_other(struct event_log *l, const struct event *ev, int sym)
     s->ts_us = ev->ts_us;
     memcpy(s->source, ev->source, sizeof s->source);
     s->has_order = ev->order != NULL;
+    s->has_pf = ev->pf != NULL;
     if (ev->type == EV_BAR) s->u.bar = ev->u.bar;
     else if (ev->order) s->u.order = *ev->order;
+    else if (ev->pf) s->u.pf = *ev->pf;
     else put_data_text(&s->data, ev->data);
     return l->other.head++;
 }
@@ -343,9 +347,10 @@ static const struct buf *other_json(const struct event_log *l, struct other_slot
     struct event ev = {.seq = s->e.seq, .type = s->e.type, .ts_us = s->ts_us};
     memcpy(ev.source, s->source, sizeof ev.source);
     buf_reset(&s->json);
-    if (s->e.type == EV_BAR || s->has_order) {
+    if (s->e.type == EV_BAR || s->has_order || s->has_pf) {
         if (s->e.type == EV_BAR) ev.u.bar = s->u.bar;
-        else ev.order = &s->u.order;
+        else if (s->has_order) ev.order = &s->u.order;
+        else ev.pf = &s->u.pf;
         event_to_json(&ev, l->ins, &s->json);
     } else {
         event_json_head(&ev, &s->json);

@@ -258,6 +258,7 @@ void feed_sim_next(struct feed_sim *f, struct event *ev)
     util_strlcpy(ev->source, "feed_sim", sizeof ev->source);
     ev->data = NULL;
     ev->order = NULL;
+    ev->pf = NULL;
     if (is_trade) {
         ev->md_kind = MD_TRADE;
         struct trade *t = &ev->u.trade;

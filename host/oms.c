@@ -79,9 +79,12 @@ void oms_publish_order(struct oms *o, int type, const struct order *ord, const s
     publish(o, &ev);
 }
 
-static void publish_json(struct oms *o, enum event_type type, cJSON *data)
+/* Position and portfolio updates carry a snapshot (struct portfolio_update), not JSON:
+ * the event log keeps every event, and building JSON for each fill nobody reads cost
+ * more than the rest of the fill. */
+static void publish_update(struct oms *o, enum event_type type, struct portfolio_update *u)
 {
-    struct event ev = {.type = type, .data = data};
+    struct event ev = {.type = type, .pf = u};
     util_strlcpy(ev.source, "oms", sizeof ev.source);
     publish(o, &ev);
 }
@@ -91,16 +94,17 @@ static void publish_position(struct oms *o, const struct order *ord)
     if (!bus_wants(o->h->bus, EV_POSITION_UPDATE)) return;
     const struct position *pos = portfolio_position(o->pf, ord->strategy, ord->sym);
     if (!pos) return;
-    cJSON *d = portfolio_position_json(o->pf, pos);
-    cJSON_AddStringToObject(d, "strategy", ord->strategy);
-    publish_json(o, EV_POSITION_UPDATE, d);
+    struct portfolio_update *u = xmalloc(sizeof *u);
+    portfolio_position_update(o->pf, ord->strategy, pos, u);
+    publish_update(o, EV_POSITION_UPDATE, u);
 }
 
 static void publish_portfolio(struct oms *o)
 {
     if (!bus_wants(o->h->bus, EV_PORTFOLIO_UPDATE)) return;
-    cJSON *d = portfolio_totals_json(o->pf, NULL);
-    publish_json(o, EV_PORTFOLIO_UPDATE, d);
+    struct portfolio_update *u = xmalloc(sizeof *u);
+    portfolio_totals_update(o->pf, NULL, u);
+    publish_update(o, EV_PORTFOLIO_UPDATE, u);
 }
 
 /* ---- status and the outbox ------------------------------------------------------------ */

@@ -600,10 +600,10 @@ static void add_money(cJSON *o, const char *key, int64_t v)
     json_add_fixed(o, key, v, MONEY_DP);
 }
 
-struct cJSON *portfolio_position_json(const struct portfolio *p, const struct position *pos)
+/* The position shape from a position, its market value and its mark. */
+static cJSON *position_json(const struct instrument *in, const struct position *pos, int64_t value,
+                            int marked, int64_t mark)
 {
-    const struct instrument *in = &p->ins->v[pos->sym];
-    int64_t value = value_of(p, pos);
     cJSON *o = cJSON_CreateObject();
     ASSERT(o != NULL); /* cJSON fails only on out-of-memory, which aborts the host */
     cJSON_AddStringToObject(o, "symbol", in->symbol);
@@ -613,8 +613,7 @@ struct cJSON *portfolio_position_json(const struct portfolio *p, const struct po
         cJSON_AddNumberToObject(o, "avg_price", fx_to_double(pos->cost, MONEY_DP) / qty);
     else cJSON_AddNullToObject(o, "avg_price");
     add_money(o, "cost", pos->cost);
-    if (pos->sym < p->nmark && p->marked[pos->sym])
-        json_add_fixed(o, "mark", p->mark[pos->sym], in->px_dp);
+    if (marked) json_add_fixed(o, "mark", mark, in->px_dp);
     else cJSON_AddNullToObject(o, "mark");
     add_money(o, "market_value", value);
     add_money(o, "unrealized", sat64((__int128)value - pos->cost));
@@ -623,24 +622,69 @@ struct cJSON *portfolio_position_json(const struct portfolio *p, const struct po
     return o;
 }
 
+static cJSON *totals_json(const struct portfolio_totals *t)
+{
+    cJSON *o = cJSON_CreateObject();
+    ASSERT(o != NULL);
+    add_money(o, "cash", t->cash);
+    add_money(o, "equity", t->equity);
+    add_money(o, "realized", t->realized);
+    add_money(o, "unrealized", t->unrealized);
+    add_money(o, "commissions", t->commissions);
+    add_money(o, "gross_exposure", t->gross_exposure);
+    add_money(o, "net_exposure", t->net_exposure);
+    add_money(o, "day_pnl", t->day_pnl);
+    add_money(o, "drawdown", t->drawdown);
+    add_money(o, "peak_equity", t->peak_equity);
+    add_money(o, "initial_cash", t->initial_cash);
+    cJSON_AddNumberToObject(o, "fills", (double)t->fills);
+    return o;
+}
+
+static int is_marked(const struct portfolio *p, int sym)
+{
+    return sym < p->nmark && p->marked[sym];
+}
+
+struct cJSON *portfolio_position_json(const struct portfolio *p, const struct position *pos)
+{
+    int marked = is_marked(p, pos->sym);
+    return position_json(&p->ins->v[pos->sym], pos, value_of(p, pos), marked,
+                         marked ? p->mark[pos->sym] : 0);
+}
+
 struct cJSON *portfolio_totals_json(const struct portfolio *p, const char *strategy)
 {
     struct portfolio_totals t;
     portfolio_totals(p, strategy, &t);
-    cJSON *o = cJSON_CreateObject();
-    ASSERT(o != NULL);
-    add_money(o, "cash", t.cash);
-    add_money(o, "equity", t.equity);
-    add_money(o, "realized", t.realized);
-    add_money(o, "unrealized", t.unrealized);
-    add_money(o, "commissions", t.commissions);
-    add_money(o, "gross_exposure", t.gross_exposure);
-    add_money(o, "net_exposure", t.net_exposure);
-    add_money(o, "day_pnl", t.day_pnl);
-    add_money(o, "drawdown", t.drawdown);
-    add_money(o, "peak_equity", t.peak_equity);
-    add_money(o, "initial_cash", t.initial_cash);
-    cJSON_AddNumberToObject(o, "fills", (double)t.fills);
+    return totals_json(&t);
+}
+
+void portfolio_position_update(const struct portfolio *p, const char *strategy,
+                               const struct position *pos, struct portfolio_update *out)
+{
+    memset(out, 0, sizeof *out);
+    out->is_position = 1;
+    util_strlcpy(out->strategy, strategy ? strategy : "", sizeof out->strategy);
+    out->pos = *pos;
+    out->value = value_of(p, pos);
+    out->marked = is_marked(p, pos->sym);
+    if (out->marked) out->mark = p->mark[pos->sym];
+}
+
+void portfolio_totals_update(const struct portfolio *p, const char *strategy,
+                             struct portfolio_update *out)
+{
+    memset(out, 0, sizeof *out);
+    portfolio_totals(p, strategy, &out->totals);
+}
+
+struct cJSON *portfolio_update_json(const struct portfolio_update *u, const struct instruments *ins)
+{
+    if (!u->is_position) return totals_json(&u->totals);
+    ASSERT(u->pos.sym >= 0 && u->pos.sym < ins->n);
+    cJSON *o = position_json(&ins->v[u->pos.sym], &u->pos, u->value, u->marked, u->mark);
+    cJSON_AddStringToObject(o, "strategy", u->strategy);
     return o;
 }
 

@@ -152,6 +152,26 @@ int portfolio_positions(const struct portfolio *p, const char *strategy,
  *              samples}        (INFINITY is written as null)
  * An unknown strategy gives the zeros of portfolio_totals / portfolio_metrics. */
 struct cJSON *portfolio_position_json(const struct portfolio *p, const struct position *pos);
+
+/* A POSITION_UPDATE or PORTFOLIO_UPDATE as data (event.h): what the JSON shows, taken
+ * when the event is published, turned into JSON only when someone reads it (the event
+ * log holds every event; most are never read). */
+struct portfolio_update {
+    int is_position;
+    char strategy[64];   /* the position's account */
+    struct position pos; /* is_position */
+    int64_t value;       /* the position's market value (its cost when unmarked) */
+    int64_t mark;        /* valid when marked */
+    int marked;
+    struct portfolio_totals totals; /* !is_position */
+};
+void portfolio_position_update(const struct portfolio *p, const char *strategy,
+                               const struct position *pos, struct portfolio_update *out);
+void portfolio_totals_update(const struct portfolio *p, const char *strategy,
+                             struct portfolio_update *out);
+/* The JSON of an update: the position shape plus "strategy", or the totals shape. */
+struct cJSON *portfolio_update_json(const struct portfolio_update *u,
+                                    const struct instruments *ins);
 struct cJSON *portfolio_totals_json(const struct portfolio *p, const char *strategy);
 struct cJSON *portfolio_metrics_json(const struct portfolio *p, const char *strategy);
 

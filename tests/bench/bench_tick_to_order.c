@@ -325,6 +325,7 @@ static void run_host(const struct tick *ticks, long nticks, long warmup, int syn
         else ev.u.trade = tk->u.t;
         ev.data = NULL;
         ev.order = NULL;
+        ev.pf = NULL;
         g_submit_ns = g_booked_ns = 0;
         int64_t t0 = bench_now_ns();
         host_publish_market(&h, &ev);

@@ -334,7 +334,8 @@ end
 """
     # 15:59:50 in New York is 20:59:50 UTC; the window closes at 16:00
     h = Host(config('{ script = "s/win.lua" }', clock="sim", rate=50,
-                    extra='start = "2026-01-05T20:59:50Z", journal = { sync = false },'),
+                    extra='start = "2026-01-05T20:59:50Z", journal = { sync = false },'
+                          ' sandbox = { callback_ms = 2000 },'),  # ASan on a busy machine
              {"s/win.lua": script}, args=["--for", "30s"])
     refused = msg(h.wait_for(r"REFUSED why="))
     assert h.wait_exit() == 0

@@ -800,6 +800,32 @@ static void test_json(void **s)
     assert_true(cJSON_IsNull(cJSON_GetObjectItem(o, "mark")));
     cJSON_Delete(o);
 
+    /* The update snapshots print the same as the live objects (plus the account for a
+     * position), even after the portfolio moved on. */
+    struct portfolio_update pu, tu;
+    portfolio_position_update(p, "alpha", portfolio_position(p, "alpha", AAA), &pu);
+    portfolio_totals_update(p, NULL, &tu);
+    char *live_pos = cJSON_PrintUnformatted(o = portfolio_position_json(p, pos));
+    cJSON_Delete(o);
+    char *live_tot = cJSON_PrintUnformatted(o = portfolio_totals_json(p, NULL));
+    cJSON_Delete(o);
+    portfolio_mark(p, AAA, 1300); /* the portfolio moves on; the snapshots do not */
+    o = portfolio_update_json(&pu, &ins);
+    assert_string_equal(cJSON_GetObjectItem(o, "strategy")->valuestring, "alpha");
+    cJSON_DeleteItemFromObject(o, "strategy");
+    char *snap = cJSON_PrintUnformatted(o);
+    assert_string_equal(snap, live_pos);
+    cJSON_Delete(o);
+    free(snap);
+    o = portfolio_update_json(&tu, &ins);
+    snap = cJSON_PrintUnformatted(o);
+    assert_string_equal(snap, live_tot);
+    cJSON_Delete(o);
+    free(snap);
+    free(live_pos);
+    free(live_tot);
+    portfolio_mark(p, AAA, 1200);
+
     o = portfolio_totals_json(p, "alpha");
     assert_near(num(o, "cash"), -2100 - 1 + 3.75, 1e-9);
     assert_near(num(o, "equity"), 300.0 - 1, 1e-9); /* unrealized - commission */
