@@ -45,20 +45,28 @@ struct entry {
     int sym;
 };
 
+/* Kept small (under two cache lines): pushing a tick writes only this. The source is
+ * an index into the log's table of market-data sources, and the slot's JSON, built only
+ * when a reader asks, lives in a parallel array (all_json). */
 struct all_slot {
     struct entry e;
     uint64_t other_pos; /* non-market events: position in the other ring */
     int64_t ts_us;
     enum md_kind md_kind;
+    uint8_t src; /* l->sources[src] */
     union {
         struct quote quote;
         struct trade trade;
     } u;
-    char source[EVENT_SOURCE_MAX];
     struct event_log_total total; /* market data: its key's totals as of this event */
+};
+
+struct slot_json {
     struct buf json;
     uint64_t json_seq;
 };
+
+#define EVENT_LOG_SOURCES 32 /* distinct market-data sources (feeds); more is a bug */
 
 struct other_slot {
     struct entry e;
@@ -103,9 +111,24 @@ struct event_log {
     int sub;
     struct ring all, other;
     uint64_t last;
-    struct md_key *keys;    /* EVENT_LOG_MD_KEYS */
-    int key_head, key_tail; /* oldest and newest changed keys, -1: none */
+    struct md_key *keys;        /* EVENT_LOG_MD_KEYS */
+    int key_head, key_tail;     /* oldest and newest changed keys, -1: none */
+    struct slot_json *all_json; /* one per slot of the all ring */
+    char sources[EVENT_LOG_SOURCES][EVENT_SOURCE_MAX];
+    int nsources, last_src;
 };
+
+/* The index of a market-data source name, added on first sight. The last one is
+ * checked first: a feed sends thousands of ticks in a row. */
+static uint8_t source_index(struct event_log *l, const char *source)
+{
+    if (l->nsources && !strcmp(l->sources[l->last_src], source)) return (uint8_t)l->last_src;
+    for (int i = 0; i < l->nsources; i++)
+        if (!strcmp(l->sources[i], source)) return (uint8_t)(l->last_src = i);
+    ASSERT(l->nsources < EVENT_LOG_SOURCES);
+    util_strlcpy(l->sources[l->nsources], source, EVENT_SOURCE_MAX);
+    return (uint8_t)(l->last_src = l->nsources++);
+}
 
 static size_t pow2_at_least(size_t n)
 {
@@ -163,6 +186,7 @@ struct event_log *event_log_new(size_t all_cap, size_t other_cap, const struct i
     all_cap = pow2_at_least(all_cap);
     other_cap = pow2_at_least(MAX(other_cap, all_cap));
     ring_init(&l->all, all_cap, sizeof(struct all_slot));
+    l->all_json = xcalloc(l->all.mask + 1, sizeof *l->all_json);
     ring_init(&l->other, other_cap, sizeof(struct other_slot));
     l->keys = xcalloc(EVENT_LOG_MD_KEYS, sizeof *l->keys);
     l->key_head = l->key_tail = -1;
@@ -173,8 +197,8 @@ void event_log_free(struct event_log *l)
 {
     if (!l) return;
     if (l->bus) bus_unsubscribe(l->bus, l->sub);
-    for (size_t i = 0; i <= l->all.mask; i++)
-        buf_free(&((struct all_slot *)ring_slot(&l->all, i))->json);
+    for (size_t i = 0; i <= l->all.mask; i++) buf_free(&l->all_json[i].json);
+    free(l->all_json);
     for (size_t i = 0; i <= l->other.mask; i++) {
         struct other_slot *s = ring_slot(&l->other, i);
         buf_free(&s->data);
@@ -292,7 +316,7 @@ static void push_all(struct event_log *l, const struct event *ev, int sym, uint6
         s->md_kind = ev->md_kind;
         if (ev->md_kind == MD_QUOTE) s->u.quote = ev->u.quote;
         else s->u.trade = ev->u.trade;
-        memcpy(s->source, ev->source, sizeof s->source);
+        s->src = source_index(l, ev->source);
         const struct event_log_total *t = push_key(l, ev);
         s->total = t ? *t : (struct event_log_total){0, 0};
     } else {
@@ -377,9 +401,11 @@ static const struct buf *md_json(const struct event_log *l, uint64_t seq, int64_
     return out;
 }
 
-static const struct buf *market_json(const struct event_log *l, struct all_slot *s)
+static const struct buf *market_json(struct event_log *l, const struct all_slot *s, uint64_t pos)
 {
-    return md_json(l, s->e.seq, s->ts_us, s->source, s->md_kind, &s->u, &s->json, &s->json_seq);
+    struct slot_json *j = &l->all_json[pos & l->all.mask];
+    return md_json(l, s->e.seq, s->ts_us, l->sources[s->src], s->md_kind, &s->u, &j->json,
+                   &j->json_seq);
 }
 
 static const struct buf *key_json(const struct event_log *l, int k)
@@ -394,7 +420,7 @@ static const struct buf *json_at(struct event_log *l, struct ring *r, uint64_t p
 {
     if (r == &l->other) return other_json(l, ring_slot(r, pos));
     struct all_slot *s = ring_slot(r, pos);
-    if (s->e.type == EV_MARKET_DATA) return market_json(l, s);
+    if (s->e.type == EV_MARKET_DATA) return market_json(l, s, pos);
     struct other_slot *o = ring_slot(&l->other, s->other_pos);
     ASSERT(o->e.seq == s->e.seq);
     return other_json(l, o);
