@@ -77,6 +77,36 @@ static size_t utf8_len(const unsigned char *s, size_t n)
     return len;
 }
 
+size_t buf_utf8_valid_prefix(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+    while (i < n) {
+        if (u[i] < 0x80) {
+            i++;
+            continue;
+        }
+        size_t len = utf8_len(u + i, n - i);
+        if (len == 0) break;
+        i += len;
+    }
+    return i;
+}
+
+void buf_put_utf8(struct buf *b, const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    for (size_t i = 0; i < n;) {
+        size_t ok = buf_utf8_valid_prefix(s + i, n - i);
+        buf_put(b, u + i, ok);
+        i += ok;
+        if (i < n) {
+            buf_puts(b, "\xEF\xBF\xBD");
+            i++;
+        }
+    }
+}
+
 void buf_put_json_str(struct buf *b, const char *s, size_t n)
 {
     const unsigned char *u = (const unsigned char *)s;

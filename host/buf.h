@@ -24,6 +24,12 @@ void buf_putc(struct buf *b, char c);
 void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Appends s as a JSON string literal, quotes included; invalid UTF-8 bytes become U+FFFD. */
 void buf_put_json_str(struct buf *b, const char *s, size_t n);
+/* The length of the longest valid UTF-8 prefix of s (n when all of it is valid). */
+size_t buf_utf8_valid_prefix(const char *s, size_t n);
+/* Appends s with every byte that is not part of a valid UTF-8 sequence replaced by
+ * U+FFFD: text that came from scripts (alerts, signals) made safe for WebSocket text
+ * frames and JSON readers. */
+void buf_put_utf8(struct buf *b, const char *s, size_t n);
 void buf_reset(struct buf *b);
 void buf_free(struct buf *b);
 

@@ -155,7 +155,7 @@ static void put_cjson(const struct cJSON *data, struct buf *out)
     /* cJSON fails only on out-of-memory, which aborts the host (STYLE.md, Errors). */
     char *s = cJSON_PrintUnformatted(data);
     ASSERT(s != NULL);
-    buf_puts(out, s);
+    buf_put_utf8(out, s, strlen(s)); /* script-made strings may not be UTF-8 */
     cJSON_free(s);
 }
 

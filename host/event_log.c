@@ -248,6 +248,14 @@ static void put_data_text(struct buf *out, const struct cJSON *data)
     while (!cJSON_PrintPreallocated((cJSON *)data, out->p, (int)out->cap - 5, 0))
         buf_reserve(out, out->cap * 2);
     out->len = strlen(out->p);
+    /* cJSON copies string bytes as they are, and scripts can put any bytes in an alert
+     * or a signal: WebSocket text frames must be UTF-8, or clients drop the connection */
+    if (buf_utf8_valid_prefix(out->p, out->len) != out->len) {
+        struct buf fixed = BUF_INIT;
+        buf_put_utf8(&fixed, out->p, out->len);
+        buf_free(out);
+        *out = fixed;
+    }
 }
 
 static uint64_t push_other(struct event_log *l, const struct event *ev, int sym)

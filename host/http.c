@@ -353,11 +353,14 @@ static void finish(struct http_req *r, int status, const char *code)
     if (status >= 500) r->s->stats.errors_5xx++;
     else if (status >= 400) r->s->stats.errors_4xx++;
     if (r->method == EVHTTP_REQ_GET || r->method == EVHTTP_REQ_HEAD || !r->s->audit) return;
+    /* refused before any route ran: a flood of these must not fill the disk. 429s are
+     * only counted; calls without the token are recorded without their body. */
+    if (status == 429) return;
     char who[96], what[300];
     snprintf(who, sizeof who, "%s %s", r->peer, http_cred_name(r->cred));
     snprintf(what, sizeof what, "%s %s", method_name(r->method), r->path);
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t n = MIN(evbuffer_get_length(in), (size_t)4096);
+    size_t n = r->cred == CRED_NONE ? 0 : MIN(evbuffer_get_length(in), (size_t)4096);
     char *body = xmalloc(n + 1);
     evbuffer_copyout(in, body, n);
     body[n] = 0;
@@ -379,7 +382,13 @@ static void reply_body(struct http_req *r, int status, const char *ctype, const 
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
     struct evbuffer *b = evbuffer_new();
-    if (status != 204) evbuffer_add(b, p, n);
+    if (status != 204 && buf_utf8_valid_prefix(p, n) == n) evbuffer_add(b, p, n);
+    else if (status != 204) { /* script-made strings may not be UTF-8 */
+        struct buf fixed = BUF_INIT;
+        buf_put_utf8(&fixed, p, n);
+        evbuffer_add(b, fixed.p, fixed.len);
+        buf_free(&fixed);
+    }
     send_reply(r, status, b);
     evbuffer_free(b);
 }
@@ -489,7 +498,10 @@ static void dispatch(struct http_req *r)
     unsigned flags = r->route ? r->route->route->flags : 0;
     client_of(r->peer, client, sizeof client);
     r->cred = http_authenticate(s, r, flags & HTTP_TAKEOVER);
-    if (!(flags & HTTP_UNLIMITED) && !http_rate_take(s, client)) {
+    /* the kill switch is exempt only for a caller with the token: anyone else is
+     * limited like every other request */
+    int exempt = (flags & HTTP_UNLIMITED) && r->cred != CRED_NONE;
+    if (!exempt && !http_rate_take(s, client)) {
         s->stats.rate_limited++;
         evhttp_add_header(evhttp_request_get_output_headers(r->req), "Retry-After", "1");
         return http_reply_error(r, 429, "rate_limited", "too many requests from %s", client);

@@ -123,6 +123,15 @@ def test_rate_limit_and_kill_exempt():
         for _ in range(5):
             st, _, _ = h.call("POST", "/api/kill", {"flatten": False})
             assert st != 429, st
+        # ... but only for a caller with the token: anyone else is limited, and a flood
+        # of refused calls does not fill the audit log (429s are not recorded, 401s
+        # without their body)
+        before = len(open(h.path("var/audit.log")).readlines())
+        codes = [h.call("POST", "/api/kill", "x" * 4000, token=None)[0] for _ in range(30)]
+        assert codes.count(429) >= 25 and set(codes) <= {401, 429}, codes
+        recs = [json.loads(l) for l in open(h.path("var/audit.log")).readlines()[before:]]
+        assert len(recs) == codes.count(401), (len(recs), codes)
+        assert all(r["status"] == 401 and r["body"] is None for r in recs), recs
 
 
 def test_token_file():
