@@ -375,6 +375,8 @@ static void raw_flush(struct session *s, struct shared_run **run)
  * can: run may be NULL). Returns 1 when it stopped at the batch limit (more may wait):
  * the next loop turn goes on. Over the cap it stops and marks the session stalled;
  * on_write resumes it once the socket drained to half the cap. */
+static int check_backpressure(struct session *s);
+
 static int session_flush(struct session *s, struct shared_run **run)
 {
     struct ws *w = s->w;
@@ -388,10 +390,7 @@ static int session_flush(struct session *s, struct shared_run **run)
     s->passed = 0;
     if (s->conflate_ms) conflated_flush(s, last);
     else if (s->cursor < last) raw_flush(s, run);
-    if (queued(s) >= w->cfg.queue_max) {
-        s->stalled_us = now_us();
-        return 0;
-    }
+    if (check_backpressure(s)) return 0;
     return s->passed >= w->cfg.batch;
 }
 
@@ -532,6 +531,18 @@ static ssize_t on_wslay_send(wslay_event_context_ptr ctx, const uint8_t *data, s
 
 /* --- bufferevent callbacks --- */
 
+/* A session whose queue reached the cap stops being read as well as written: a client
+ * that sends (pings, messages) but never reads would otherwise pile our replies up in
+ * host memory. on_write resumes both when the queue has drained to half; tick_session
+ * drops a session stalled for stall_ms. Returns 1 when the session is stalled. */
+static int check_backpressure(struct session *s)
+{
+    if (queued(s) < s->w->cfg.queue_max) return s->stalled_us != 0;
+    bufferevent_disable(s->bev, EV_READ);
+    if (!s->stalled_us) s->stalled_us = now_us();
+    return 1;
+}
+
 static void on_read(struct bufferevent *bev, void *arg)
 {
     struct session *s = arg;
@@ -543,6 +554,7 @@ static void on_read(struct bufferevent *bev, void *arg)
         evbuffer_drain(bufferevent_get_input(bev), evbuffer_get_length(bufferevent_get_input(bev)));
     }
     if (!s->dead) pump(s);
+    if (!s->dead) check_backpressure(s);
     if (s->dead) session_free(s);
 }
 
@@ -552,6 +564,7 @@ static void on_write(struct bufferevent *bev, void *arg)
     if (s->state == S_OPEN) {
         if (s->stalled_us && queued(s) < s->w->cfg.queue_max) {
             s->stalled_us = 0;
+            bufferevent_enable(bev, EV_READ);
             schedule_flush(s->w);
         }
         return;
