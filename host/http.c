@@ -20,6 +20,7 @@
 #include <event2/event.h>
 #include <event2/http.h>
 #include <event2/keyvalq_struct.h>
+#include <event2/listener.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -565,12 +566,64 @@ static void on_request(struct evhttp_request *req, void *arg)
 
 /* --- lifecycle --- */
 
+/* accept() failed (out of file descriptors, most likely: a flood of idle connections).
+ * libevent's listener would retry at once and forever, spinning the loop and logging
+ * each failure; instead it pauses for ACCEPT_PAUSE_MS, and says so at most once a
+ * second. Connections already open keep being served, and idle ones time out. */
+#define ACCEPT_PAUSE_MS 100
+
+static void on_accept_resume(evutil_socket_t fd, short what, void *arg)
+{
+    struct http *s = arg;
+    evconnlistener_enable(evhttp_bound_socket_get_listener(s->bound));
+}
+
+/* The listener's callbacks get evhttp's pointer (its own accept callback's argument), not
+ * ours: live servers are found by it. A process runs one server (tests a few). */
+static struct http *live_servers[8];
+
+static void server_register(struct http *s, int on)
+{
+    for (size_t i = 0; i < ARRAY_LEN(live_servers); i++) {
+        if (on && !live_servers[i]) {
+            live_servers[i] = s;
+            return;
+        }
+        if (!on && live_servers[i] == s) live_servers[i] = NULL;
+    }
+    ASSERT(!on); /* more servers than slots */
+}
+
+static void on_accept_error(struct evconnlistener *l, void *arg)
+{
+    struct http *s = NULL;
+    for (size_t i = 0; i < ARRAY_LEN(live_servers) && !s; i++)
+        if (live_servers[i] && live_servers[i]->evh == arg) s = live_servers[i];
+    if (!s) return;
+    int err = EVUTIL_SOCKET_ERROR();
+    evconnlistener_disable(l);
+    struct timeval pause = {0, ACCEPT_PAUSE_MS * 1000};
+    evtimer_add(s->accept_ev, &pause);
+    s->stats.accept_errors++;
+    int64_t now = mono_ns();
+    if (now - s->accept_logged_ns < 1000000000) return;
+    s->accept_logged_ns = now;
+    log_warn("http", "accept failed; pausing new connections",
+             "error=%s conns=%d pause_ms=%d "
+             "failures=%llu",
+             log_quote((char[96]){0}, 96, evutil_socket_error_to_string(err)), s->nconns,
+             ACCEPT_PAUSE_MS, (unsigned long long)s->stats.accept_errors);
+}
+
 static int bind_server(struct http *s, struct err *e)
 {
     s->bound = evhttp_bind_socket_with_handle(s->evh, s->addr, (ev_uint16_t)s->port);
     if (!s->bound)
         return err_set(e, "http: cannot listen on %s:%d: %s", s->addr, s->port,
                        evutil_socket_error_to_string(EVUTIL_SOCKET_ERROR()));
+    s->accept_ev = evtimer_new(s->base, on_accept_resume, s);
+    server_register(s, 1);
+    evconnlistener_set_error_cb(evhttp_bound_socket_get_listener(s->bound), on_accept_error);
     evutil_socket_t fd = evhttp_bound_socket_get_fd(s->bound);
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
@@ -624,6 +677,7 @@ void http_free(struct http *s)
 {
     if (!s) return;
     if (s->evh) evhttp_free(s->evh);
+    if (s->accept_ev) event_free(s->accept_ev), server_register(s, 0);
     audit_close(s->audit);
     http_access_fini(s);
     free(s->conns);

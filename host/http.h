@@ -137,6 +137,7 @@ int http_origin_allowed(const struct http *s, const char *origin);
 
 struct http_stats {
     uint64_t requests, errors_4xx, errors_5xx, rate_limited, unauthorized;
+    uint64_t accept_errors; /* accept() failures (out of file descriptors) */
     int conns;
 };
 void http_stats(const struct http *s, struct http_stats *out);

@@ -50,6 +50,8 @@ struct http {
     struct rate_slot *rate; /* open addressing, RATE_SLOTS */
     struct audit *audit;
     struct http_stats stats;
+    struct event *accept_ev; /* resumes accepting after a failed accept() */
+    int64_t accept_logged_ns;
 };
 
 enum http_cred { CRED_NONE, CRED_BEARER, CRED_COOKIE, CRED_QUERY };
