@@ -408,10 +408,7 @@ static int start_watch(struct host *h, const struct config *cfg, struct err *e)
     else if (watch_add(h->watch, h->scripts_dir, 1, e) != 0) return -1;
     for (int i = 0; i < strategies_count(h->strategies); i++) {
         char dir[PATH_MAX];
-        util_strlcpy(dir, strategy_script(strategies_at(h->strategies, i)), sizeof dir);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else util_strlcpy(dir, ".", sizeof dir);
+        strategy_script_dir(strategies_at(h->strategies, i), dir, sizeof dir);
         if (watch_add(h->watch, dir, 0, e) != 0) return -1;
     }
     return 0;

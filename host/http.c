@@ -199,23 +199,6 @@ int http_query_int(struct http_req *r, const char *name, int64_t lo, int64_t hi,
     return 0;
 }
 
-/* Deepest [ / { nesting of text outside strings: checked before parsing so a hostile
- * body never reaches cJSON's recursion. */
-static int json_depth(const char *p, size_t n)
-{
-    int depth = 0, max = 0, in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = 0;
-        } else if (c == '"') in_str = 1;
-        else if (c == '[' || c == '{') max = MAX(max, ++depth);
-        else if (c == ']' || c == '}') depth--;
-    }
-    return max;
-}
-
 struct cJSON *http_body_json(struct http_req *r, int want_object)
 {
     if (r->body) return r->body;
@@ -226,7 +209,7 @@ struct cJSON *http_body_json(struct http_req *r, int want_object)
         return NULL;
     }
     const char *p = (const char *)evbuffer_pullup(in, -1);
-    if (json_depth(p, n) > r->s->cfg.json_depth) {
+    if (util_json_depth(p, n) > r->s->cfg.json_depth) {
         http_reply_error(r, 400, "bad_request", "JSON nested deeper than %d levels",
                          r->s->cfg.json_depth);
         return NULL;

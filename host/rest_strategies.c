@@ -119,10 +119,7 @@ static int script_allowed(struct http_req *r, struct host *h, const char *script
     if (dir_holds(h->scripts_dir, real, 1)) return 0;
     for (int i = 0; i < strategies_count(h->strategies); i++) {
         char dir[PATH_MAX];
-        util_strlcpy(dir, strategy_script(strategies_at(h->strategies, i)), sizeof dir);
-        char *slash = strrchr(dir, '/');
-        if (slash) *slash = '\0';
-        else util_strlcpy(dir, ".", sizeof dir);
+        strategy_script_dir(strategies_at(h->strategies, i), dir, sizeof dir);
         if (dir_holds(dir, real, 0)) return 0;
     }
     http_reply_error(r, 400, "bad_request",

@@ -797,6 +797,14 @@ const char *strategy_script(const struct strategy *st)
     return st->script;
 }
 
+void strategy_script_dir(const struct strategy *st, char *out, size_t n)
+{
+    util_strlcpy(out, strategy_script(st), n);
+    char *slash = strrchr(out, '/');
+    if (slash) *slash = '\0';
+    else util_strlcpy(out, ".", n);
+}
+
 enum strategy_status strategy_status(const struct strategy *st)
 {
     return st->status;

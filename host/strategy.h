@@ -86,6 +86,8 @@ struct strategy *strategies_find(struct strategies *ss, const char *id);
 
 const char *strategy_id(const struct strategy *st);
 const char *strategy_script(const struct strategy *st);
+/* The directory of the instance's script ("." for a bare file name) into out. */
+void strategy_script_dir(const struct strategy *st, char *out, size_t n);
 enum strategy_status strategy_status(const struct strategy *st);
 unsigned strategy_version(const struct strategy *st);
 const char *strategy_sha256(const struct strategy *st);     /* hex */

@@ -115,6 +115,26 @@ char *util_iso8601(int64_t ts_us, char *buf, size_t n)
     return buf;
 }
 
+int util_json_depth(const char *p, size_t n)
+{
+    int depth = 0, max = 0, in_str = 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = p[i];
+        if (in_str) {
+            if (c == '\\') i++;
+            else if (c == '"') in_str = 0;
+        } else if (c == '"') {
+            in_str = 1;
+        } else if (c == '[' || c == '{') {
+            depth++; /* not inside MAX(), which evaluates its arguments twice */
+            max = MAX(max, depth);
+        } else if (c == ']' || c == '}') {
+            depth--;
+        }
+    }
+    return max;
+}
+
 char *util_read_file(const char *path, size_t max_bytes, size_t *len)
 {
     FILE *f = fopen(path, "rb");

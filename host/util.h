@@ -45,6 +45,11 @@ int util_parse_duration(const char *s, int64_t *out_us);
  * "2026-11-21T07:39:00.123456Z". buf needs 28 bytes. Returns buf. */
 char *util_iso8601(int64_t ts_us, char *buf, size_t n);
 
+/* The deepest nesting of JSON arrays and objects in the n bytes at p (brackets inside
+ * strings skipped): checked before parsing, so a hostile body never reaches the
+ * parser's recursion. Malformed text gives some number; the parser then refuses it. */
+int util_json_depth(const char *p, size_t n);
+
 /* Reads a whole regular file of at most max_bytes. Returns a NUL-terminated buffer the
  * caller frees, with *len set; NULL with errno set on failure (EFBIG when too big). */
 char *util_read_file(const char *path, size_t max_bytes, size_t *len);

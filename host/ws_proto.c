@@ -97,26 +97,6 @@ size_t ws_frame_header(uint8_t out[10], unsigned opcode, uint64_t len)
     return 10;
 }
 
-/* The deepest nesting of arrays and objects in p (strings skipped). */
-static int json_depth(const char *p, size_t n)
-{
-    int depth = 0, max = 0, in_str = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = p[i];
-        if (in_str) {
-            if (c == '\\') i++;
-            else if (c == '"') in_str = 0;
-        } else if (c == '"') {
-            in_str = 1;
-        } else if (c == '[' || c == '{') {
-            max = MAX(max, ++depth);
-        } else if (c == ']' || c == '}') {
-            depth--;
-        }
-    }
-    return max;
-}
-
 /* Reads the optional array of strings key into ids (via lookup); "[]" or absent: 0. */
 static int parse_names(const cJSON *msg, const char *key, int (*lookup)(const void *, const char *),
                        const void *ctx, int *ids, int max, struct err *e)
@@ -182,7 +162,7 @@ int ws_msg_parse(const char *text, size_t len, const struct instruments *ins, st
                  struct err *e)
 {
     memset(out, 0, sizeof *out);
-    if (json_depth(text, len) > WS_MAX_DEPTH)
+    if (util_json_depth(text, len) > WS_MAX_DEPTH)
         return err_set(e, "message nested deeper than %d levels", WS_MAX_DEPTH);
     cJSON *msg = cJSON_ParseWithLength(text, len);
     if (!msg) return err_set(e, "message is not JSON");

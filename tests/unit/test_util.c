@@ -86,12 +86,29 @@ static void test_log_line(void **s)
     log_set_clock(NULL, NULL);
 }
 
+static void test_json_depth(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *text;
+        int depth;
+    } cases[] = {
+        {"1", 0},
+        {"{}", 1},
+        {"[[1],{\"a\":[2]}]", 3},
+        {"{\"a\":\"[[[[\"}", 1}, /* brackets inside a string do not count */
+        {"[\"\\\"[[\"]", 1},     /* nor after an escaped quote */
+        {"[[[[[[[[[[", 10},      /* unclosed: the parser refuses it later */
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_int_equal(util_json_depth(cases[i].text, strlen(cases[i].text)), cases[i].depth);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_duration),
-        cmocka_unit_test(test_iso8601),
-        cmocka_unit_test(test_buf_json),
+        cmocka_unit_test(test_json_depth), cmocka_unit_test(test_duration),
+        cmocka_unit_test(test_iso8601),    cmocka_unit_test(test_buf_json),
         cmocka_unit_test(test_log_line),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
