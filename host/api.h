@@ -17,6 +17,8 @@
 #include "event.h"
 #include "param.h"
 
+struct buf;
+
 typedef struct lua_State lua_State;
 struct host;
 struct sbx;
@@ -57,6 +59,7 @@ struct api_ctx {
     double log_tokens;
     int64_t log_refill_us;
     uint64_t log_dropped;
+    struct buf *echo; /* while the console evaluates here: what print and log.* say */
 };
 
 struct api_ctx *api_ctx_of(lua_State *L);

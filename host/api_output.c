@@ -79,6 +79,10 @@ static int l_emit(lua_State *L)
     int level = (int)luaL_checkinteger(L, 1);
     size_t n;
     const char *msg = luaL_checklstring(L, 2, &n);
+    if (c->echo && level >= LOG_DEBUG && level <= LOG_ERROR) {
+        buf_put(c->echo, msg, n);
+        buf_putc(c->echo, '\n');
+    }
     if (level < LOG_DEBUG || level > LOG_ERROR || (enum log_level)level < log_get_level()) return 0;
     if (!allow_log(c)) return 0;
     char cut[LOG_LINE_MAX + 4], q[2 * LOG_LINE_MAX + 16];

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "console.h"
 #include "host.h"
 #include "log.h"
 #include "param.h"
@@ -37,6 +38,8 @@ static const struct command commands[] = {
      "[CONFIG] [--strategy FILE[:SYM,SYM]]... [--param k=v]... [--for DURATION] [--var DIR]\n"
      "           [--listen ADDR:PORT]",
      "run the host live (default config: config/default.lua)"},
+    {"console", console_main, "[--socket PATH] [--var DIR] [-e CODE]...",
+     "a Lua console attached to the running host (default socket: var/luatrade.sock)"},
     {"check", cmd_check, "SCRIPT...", "compile scripts and check their strategy{} declarations"},
     {"version", cmd_version, "", "print the version"},
     {"help", cmd_help, "", "show this help"},

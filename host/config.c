@@ -545,6 +545,18 @@ static int read_ws(struct walk *w, int t, struct config *cfg)
                : 0;
 }
 
+/* console = { ... }: the console's unix socket and sessions (repl.h). */
+static int read_console(struct walk *w, int t, struct config *cfg)
+{
+    static const char *keys[] = {"enabled", "socket", "budget", "max_sessions", NULL};
+    return check_keys(w, t, keys) || boolean(w, t, "enabled", &cfg->console_enabled) ||
+                   str(w, t, "socket", &cfg->console_socket) ||
+                   duration(w, t, "budget", &cfg->console_budget_us) ||
+                   integer(w, t, "max_sessions", &cfg->console_max_sessions, 1, 1000)
+               ? -1
+               : 0;
+}
+
 static int read_strategy(struct walk *w, int t, struct config_strategy *s)
 {
     static const char *keys[] = {"script", "id", "symbols", "params", "risk", NULL};
@@ -679,10 +691,10 @@ static int read_sandbox(struct walk *w, int t, struct config *cfg)
 
 static int read_root(struct walk *w, int t, struct config *cfg)
 {
-    static const char *keys[] = {"seed",   "mode",       "clock",   "start",  "scripts",
-                                 "feed",   "strategies", "sandbox", "market", "log",
-                                 "reload", "fail_fast",  "account", "venue",  "journal",
-                                 "risk",   "http",       "ws",      NULL};
+    static const char *keys[] = {"seed",   "mode",       "clock",   "start",   "scripts",
+                                 "feed",   "strategies", "sandbox", "market",  "log",
+                                 "reload", "fail_fast",  "account", "venue",   "journal",
+                                 "risk",   "http",       "ws",      "console", NULL};
     if (check_keys(w, t, keys)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
@@ -716,8 +728,9 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         leave(w, m);
         goto fail;
     }
-    static const char *sections[] = {"feed",    "strategies", "sandbox", "market", "log",  "reload",
-                                     "account", "venue",      "journal", "risk",   "http", "ws"};
+    static const char *sections[] = {"feed",   "strategies", "sandbox", "market",  "log",
+                                     "reload", "account",    "venue",   "journal", "risk",
+                                     "http",   "ws",         "console"};
     for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
         int s = subtable(w, t, sections[i]);
         if (s < 0) goto fail;
@@ -776,8 +789,11 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         case 10:
             rc = read_http(w, s, cfg);
             break;
-        default:
+        case 11:
             rc = read_ws(w, s, cfg);
+            break;
+        default:
+            rc = read_console(w, s, cfg);
             break;
         }
         leave(w, m);
@@ -836,6 +852,9 @@ static void defaults(struct config *cfg)
     cfg->http_enabled = 1;
     cfg->http_rate = 100;
     cfg->http_burst = 200;
+    cfg->console_enabled = 1;
+    cfg->console_budget_us = 1000000;
+    cfg->console_max_sessions = 16;
     struct risk_config rc;
     risk_config_defaults(&rc);
     cfg->risk = rc.global;
@@ -922,6 +941,7 @@ void config_free(struct config *cfg)
     free(cfg->http_listen);
     free(cfg->http_token);
     free(cfg->http_web_dir);
+    free(cfg->console_socket);
     free(cfg->session_tz);
     free(cfg->var_dir);
     params_free(&cfg->cli_params);

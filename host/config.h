@@ -98,6 +98,11 @@ struct config {
      * history_other } (ws.h, event_log.h); 0 = default */
     int64_t ws_max_clients, ws_max_message, ws_queue, ws_history, ws_history_other;
     int64_t ws_stall_us, ws_ping_us, ws_pong_timeout_us;
+    /* console = { enabled, socket, budget, max_sessions } (repl.h) */
+    int console_enabled;
+    char *console_socket; /* relative paths are under --var; default luatrade.sock */
+    int64_t console_budget_us;
+    int64_t console_max_sessions;
 };
 
 /* Loads path into cfg (zeroed first). The sandbox runs under wd. Returns 0, or -1 with

@@ -38,6 +38,7 @@ struct ws;
 struct metrics;
 struct log_ring;
 struct rest_cache;
+struct repl;
 
 struct host {
     const struct config *cfg;
@@ -62,6 +63,7 @@ struct host {
     struct metrics *metrics;       /* /metrics: histograms and the loop-lag probe */
     struct log_ring *logs;         /* the last log lines: the page's log tail */
     struct rest_cache *rest_cache; /* replies REST may serve again (rest.h) */
+    struct repl *repl;             /* the console's socket (NULL when off) */
     int64_t started_us;            /* wall time at start (uptime in /health) */
     struct event *kill_ev;         /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
@@ -83,14 +85,16 @@ int host_run(struct host *h, int64_t for_us);
 void host_stop(struct host *h, int exit_code);
 void host_fini(struct host *h);
 
-/* host_http.c: starts the web interfaces (HTTP server, page, REST, /metrics, /ws) when
- * the config enables them and a var directory exists; logs the login link. Returns 0 or
- * -1 with e filled (address in use, non-loopback without a token, bad token file). */
+/* host_http.c: starts the interfaces the config enables, when a var directory exists:
+ * the web ones (HTTP server, page, REST, /metrics, /ws; logs the login link) and the
+ * console (repl.h). Returns 0 or -1 with e filled (address in use, non-loopback without
+ * a token, bad token file, console socket in use). */
 int host_start_http(struct host *h, struct err *e);
 /* Starts keeping the last log lines for the page (with the server; from the first
  * line the host logs). */
 void host_start_log_tail(struct host *h);
-/* Closes every client and the server. Safe when none was started. */
+/* Closes every console session and web client, and the servers. Safe when none was
+ * started. */
 void host_stop_http(struct host *h);
 
 /* Publishes a market-data event from a feed: closes due bars first, then publishes. */

@@ -10,7 +10,11 @@
  * Limits: evhttp enforces the header and body sizes (431/400 and 413 replies are its
  * own) and the idle timeout; the connection cap is ours: a connection is counted from
  * its first request until evhttp frees it (close callback), and requests on
- * connections past the cap get 503 and a close. Keep-alive is evhttp's. */
+ * connections past the cap get 503 and a close. Keep-alive is evhttp's.
+ *
+ * In-process calls (http_call_local, the console) build the same struct http_req
+ * without an evhttp request: the body comes from the caller, the reply goes into its
+ * buffer, and finish() audits them like any other call. */
 #include "http.h"
 
 #include <arpa/inet.h>
@@ -199,16 +203,34 @@ int http_query_int(struct http_req *r, const char *name, int64_t lo, int64_t hi,
     return 0;
 }
 
+/* The body's bytes (contiguous) and their count. */
+static const char *body_bytes(struct http_req *r, size_t *n)
+{
+    if (!r->req) {
+        *n = r->local_len;
+        return r->local_body;
+    }
+    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
+    *n = evbuffer_get_length(in);
+    return *n ? (const char *)evbuffer_pullup(in, -1) : "";
+}
+
+size_t http_body_len(struct http_req *r)
+{
+    size_t n;
+    body_bytes(r, &n);
+    return n;
+}
+
 struct cJSON *http_body_json(struct http_req *r, int want_object)
 {
     if (r->body) return r->body;
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t n = evbuffer_get_length(in);
+    size_t n;
+    const char *p = body_bytes(r, &n);
     if (n == 0) {
         http_reply_error(r, 400, "bad_request", "a JSON body is required");
         return NULL;
     }
-    const char *p = (const char *)evbuffer_pullup(in, -1);
     if (util_json_depth(p, n) > r->s->cfg.json_depth) {
         http_reply_error(r, 400, "bad_request", "JSON nested deeper than %d levels",
                          r->s->cfg.json_depth);
@@ -341,12 +363,14 @@ static void finish(struct http_req *r, int status, const char *code)
      * only counted; calls without the token are recorded without their body. */
     if (status == 429) return;
     char who[96], what[300];
-    snprintf(who, sizeof who, "%s %s", r->peer, http_cred_name(r->cred));
+    if (r->cred == CRED_LOCAL) util_strlcpy(who, r->peer, sizeof who);
+    else snprintf(who, sizeof who, "%s %s", r->peer, http_cred_name(r->cred));
     snprintf(what, sizeof what, "%s %s", method_name(r->method), r->path);
-    struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
-    size_t n = r->cred == CRED_NONE ? 0 : MIN(evbuffer_get_length(in), (size_t)4096);
+    size_t n;
+    const char *p = body_bytes(r, &n);
+    n = r->cred == CRED_NONE ? 0 : MIN(n, (size_t)4096);
     char *body = xmalloc(n + 1);
-    evbuffer_copyout(in, body, n);
+    memcpy(body, p, n);
     body[n] = 0;
     audit_write(r->s->audit, who, what, body, status, code, r->note);
     free(body);
@@ -360,8 +384,13 @@ static void send_reply(struct http_req *r, int status, struct evbuffer *body)
 static void reply_body(struct http_req *r, int status, const char *ctype, const char *p, size_t n,
                        const char *code)
 {
-    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     finish(r, status, code);
+    if (!r->req) {
+        r->local_status = status;
+        if (status != 204) buf_put_utf8(r->local_out, p, n);
+        return;
+    }
+    struct evkeyvalq *h = evhttp_request_get_output_headers(r->req);
     if (status != 204) evhttp_add_header(h, "Content-Type", ctype);
     evhttp_add_header(h, "Cache-Control", "no-store");
     evhttp_add_header(h, "X-Content-Type-Options", "nosniff");
@@ -547,6 +576,44 @@ static void on_request(struct evhttp_request *req, void *arg)
     cJSON_Delete(r.body);
 }
 
+/* --- in-process calls --- */
+
+int http_call_local(struct http *s, unsigned method, const char *target, const char *body,
+                    size_t len, const char *who, struct buf *out)
+{
+    char path[512], segbuf[512], *segs[HTTP_MAX_SEGS];
+    const char *q = strchr(target, '?');
+    size_t plen = q ? (size_t)(q - target) : strlen(target);
+    struct http_req r = {.s = s,
+                         .method = method,
+                         .path = path,
+                         .query_raw = q ? q + 1 : NULL,
+                         .cred = CRED_LOCAL,
+                         .local_body = body,
+                         .local_len = body ? len : 0,
+                         .local_out = out};
+    TAILQ_INIT(&r.query);
+    util_strlcpy(r.peer, who, sizeof r.peer);
+    snprintf(path, sizeof path, "%.*s", (int)MIN(plen, sizeof path - 1), target);
+    int nsegs = plen < sizeof path ? split_path(path, segbuf, sizeof segbuf, segs) : -1;
+    unsigned allowed = 0;
+    r.route = nsegs < 0 ? NULL : route_find(s, method, segs, nsegs, &allowed);
+    if (r.route && (r.route->route->flags & HTTP_TAKEOVER)) r.route = NULL;
+    if (!r.route && allowed)
+        http_reply_error(&r, 405, "method_not_allowed", "%s %s: not allowed", method_name(method),
+                         path);
+    else if (!r.route) http_reply_error(&r, 404, "not_found", "no such resource: %s", path);
+    else {
+        bind_params(&r, segs);
+        r.route->route->fn(&r, r.route->arg);
+        ASSERT(r.replied);
+    }
+    if (r.query_parsed) evhttp_clear_headers(&r.query);
+    for (int i = 0; i < r.nparams; i++) free(r.param_values[i]);
+    cJSON_Delete(r.body);
+    return r.local_status;
+}
+
 /* --- lifecycle --- */
 
 /* accept() failed (out of file descriptors, most likely: a flood of idle connections).
@@ -619,12 +686,20 @@ static int bind_server(struct http *s, struct err *e)
     return 0;
 }
 
+static int open_audit(struct http *s, struct err *e)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/audit.log", s->cfg.var_dir);
+    return (s->audit = audit_open(path, e)) ? 0 : -1;
+}
+
 struct http *http_new(struct event_base *base, const struct http_config *cfg, struct err *e)
 {
     struct http *s = xcalloc(1, sizeof *s);
     s->base = base;
     s->cfg = *cfg;
     http_config_defaults(&s->cfg);
+    if (s->cfg.offline) return open_audit(s, e) == 0 ? s : (http_free(s), NULL);
     if (parse_listen(s->cfg.listen, s->addr, sizeof s->addr, &s->port, e) != 0) goto fail;
     s->loopback = is_loopback(s->addr);
     if (!s->loopback && !s->cfg.token) {
@@ -634,10 +709,7 @@ struct http *http_new(struct event_base *base, const struct http_config *cfg, st
                 s->addr);
         goto fail;
     }
-    if (http_access_init(s, e) != 0) goto fail;
-    char path[4096];
-    snprintf(path, sizeof path, "%s/audit.log", s->cfg.var_dir);
-    if (!(s->audit = audit_open(path, e))) goto fail;
+    if (http_access_init(s, e) != 0 || open_audit(s, e) != 0) goto fail;
     s->conns = xcalloc(s->cfg.max_conns, sizeof *s->conns);
     s->evh = evhttp_new(base);
     evhttp_set_max_headers_size(s->evh, (ev_ssize_t)s->cfg.max_headers);

@@ -47,6 +47,8 @@ struct http_config {
     double rate_per_s;      /* per client address; 0 = no limit */
     double rate_burst;
     int timeout_s; /* idle keep-alive connections are closed after this long */
+    int offline;   /* routes and the audit log only: no listener, no token (the
+                      console's in-process calls when the web server is off) */
 };
 
 /* Default values for every field left 0/NULL. */
@@ -86,7 +88,18 @@ void http_free(struct http *s);
  * Registering a pattern twice for the same method is a bug (ASSERT). */
 void http_add_routes(struct http *s, const struct http_route *routes, int n, void *arg);
 
-/* "http://127.0.0.1:8080/login?token=..." */
+/* An in-process call (the console, DESIGN.md §9): runs the route for method and target
+ * (a raw path with an optional query, "/api/orders?status=all"; path segments
+ * percent-encoded like a client's) with body (JSON text, or NULL when len is 0) as a
+ * caller holding the token would: the same handler, the same audit record, with who
+ * ("console uid=1000 pid=42") as the caller. There is no connection, so no Host, Origin
+ * or rate-limit check. Returns the status; the reply's body goes into out (appended).
+ * Takeover routes (the WebSocket upgrade) and the page's files are not reachable: 404.
+ * Loop thread only, outside any event dispatch, like every handler. */
+int http_call_local(struct http *s, unsigned method, const char *target, const char *body,
+                    size_t len, const char *who, struct buf *out);
+
+/* "http://127.0.0.1:8080/login?token=..." (empty when offline) */
 const char *http_login_url(const struct http *s);
 /* The bound port (useful with port 0). */
 int http_port(const struct http *s);
@@ -102,13 +115,15 @@ const char *http_query(const struct http_req *r, const char *name);
  * or replies 400 naming the parameter and returns -1. */
 int http_query_int(struct http_req *r, const char *name, int64_t lo, int64_t hi, int64_t dflt,
                    int64_t *out);
+/* Bytes in the request body (0: none). */
+size_t http_body_len(struct http_req *r);
 /* The request body parsed as JSON (depth-limited). NULL after replying 400 (empty, not
  * JSON, too deep, not an object when want_object) — the handler just returns. The
  * result is owned by the request. */
 struct cJSON *http_body_json(struct http_req *r, int want_object);
 unsigned http_method(const struct http_req *r);
 const char *http_path(const struct http_req *r);
-/* "127.0.0.1:53412" */
+/* "127.0.0.1:53412"; for an in-process call, its who */
 const char *http_peer(const struct http_req *r);
 struct evhttp_request *http_evreq(struct http_req *r);
 struct http *http_server(struct http_req *r);

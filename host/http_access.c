@@ -212,7 +212,7 @@ static int cookie_token(const struct http *s, const char *cookies)
 
 const char *http_cred_name(enum http_cred c)
 {
-    static const char *const names[] = {"anonymous", "bearer", "cookie", "query-token"};
+    static const char *const names[] = {"anonymous", "bearer", "cookie", "query-token", "local"};
     return names[c];
 }
 

@@ -54,7 +54,7 @@ struct http {
     int64_t accept_logged_ns;
 };
 
-enum http_cred { CRED_NONE, CRED_BEARER, CRED_COOKIE, CRED_QUERY };
+enum http_cred { CRED_NONE, CRED_BEARER, CRED_COOKIE, CRED_QUERY, CRED_LOCAL };
 
 struct http_req {
     struct http *s;
@@ -73,6 +73,11 @@ struct http_req {
     enum http_cred cred;
     char note[256];
     int replied, taken_over;
+    /* an in-process call (http_call_local): no evhttp request */
+    const char *local_body;
+    size_t local_len;
+    struct buf *local_out;
+    int local_status;
 };
 
 /* http_access.c */

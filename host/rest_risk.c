@@ -13,8 +13,6 @@
  * hammering the API must still be able to stop trading. Both go through oms_kill and
  * oms_rearm, as SIGUSR1 and the console do. */
 #include <cjson/cJSON.h>
-#include <event2/buffer.h>
-#include <event2/http.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -169,7 +167,7 @@ static void kill_engage(struct http_req *r, void *arg)
     struct host *h = arg;
     int flatten = 0;
     /* the body is optional: an empty POST is the quickest way to stop */
-    if (evbuffer_get_length(evhttp_request_get_input_buffer(http_evreq(r))) > 0) {
+    if (http_body_len(r) > 0) {
         static const char *const keys[] = {"flatten", NULL};
         cJSON *body = http_body_json(r, 1);
         if (!body || rest_check_keys(r, body, keys) || rest_bool(r, body, "flatten", &flatten) < 0)

@@ -189,7 +189,7 @@ int strategy_version_load(struct strategy *st, unsigned number, struct version *
     struct sbx_error se;
     char msg[640];
     if (sbx_load(v->sbx, text, len, st->script, &se) != SBX_OK ||
-        strategy_sandbox_call(st, v->sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        strategy_sandbox_call(st, v->sbx, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
         strategy_describe_error(&se, msg, sizeof msg);
         err_set(e, "%s", msg);
         goto done;
@@ -396,7 +396,7 @@ int strategy_report_error(struct strategy *st, const char *phase, const struct s
 /* Every call into an instance's sandbox: events the script publishes are held until
  * the call returns (bus_hold), so they never reach another sandbox re-entrantly; its
  * duration goes into the instance's histogram (/metrics). */
-enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs,
+enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs, int nresults,
                                       enum sbx_budget b, struct sbx_error *se)
 {
     struct bus *bus = st->set->host->bus;
@@ -409,7 +409,7 @@ enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int na
      * as much as a small callback, and the tick-to-order path has several calls */
     int timed = (st->calls & 15) == 1;
     int64_t t0 = timed ? mono_ns() : 0;
-    enum sbx_status rc = sbx_call(s, nargs, 0, b, se);
+    enum sbx_status rc = sbx_call(s, nargs, nresults, b, se);
     if (timed) metrics_hist_observe(&st->call_hist, mono_ns() - t0);
     if (c->orders_touched && rc == SBX_OK) journal_state(st, s);
     bus_release(bus);
@@ -420,7 +420,7 @@ enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int na
 void strategy_call(struct strategy *st, enum cb cb, int nargs, enum sbx_budget b)
 {
     struct sbx_error se;
-    if (strategy_sandbox_call(st, st->cur.sbx, nargs, b, &se) != SBX_OK)
+    if (strategy_sandbox_call(st, st->cur.sbx, nargs, 0, b, &se) != SBX_OK)
         strategy_report_error(st, strategy_cb_names[cb], &se, 1);
 }
 
@@ -720,7 +720,7 @@ int strategy_start(struct strategy *st, struct err *e)
     log_info("strategy", "started", "id=%s version=%u", st->id, st->version);
     if (strategy_push_cb(st, CB_START)) {
         struct sbx_error se;
-        if (strategy_sandbox_call(st, st->cur.sbx, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+        if (strategy_sandbox_call(st, st->cur.sbx, 0, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
             strategy_report_error(st, "on_start", &se, 0);
             if (st->status == STRATEGY_RUNNING) fault(st, "on_start failed");
             return err_set(e, "%s: on_start failed: %s", st->id, st->last_error);
@@ -735,7 +735,7 @@ void strategy_stop(struct strategy *st, const char *reason)
     if (strategy_push_cb(st, CB_STOP)) {
         lua_pushstring(sbx_lua(st->cur.sbx), reason);
         struct sbx_error se;
-        if (strategy_sandbox_call(st, st->cur.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK)
+        if (strategy_sandbox_call(st, st->cur.sbx, 1, 0, SBX_BUDGET_LOAD, &se) != SBX_OK)
             strategy_report_error(st, "on_stop", &se, 0);
     }
     if (st->status != STRATEGY_RUNNING) return; /* on_stop faulted it */

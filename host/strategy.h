@@ -138,6 +138,22 @@ int strategy_set_params(struct strategy *st, const struct params *p, struct err 
  * (a fresh set; free it with params_free). */
 void strategy_params(const struct strategy *st, struct params *out);
 
+/* --- the console (repl): evaluating typed code inside an instance --- */
+
+struct sbx;
+struct sbx_error;
+struct buf;
+
+/* The loaded version's sandbox, or NULL when none is loaded (stopped, faulted). */
+struct sbx *strategy_sandbox(struct strategy *st);
+/* Calls the function below nargs arguments on the loaded sandbox's stack like one of
+ * the instance's callbacks (bus held, counted, orders journaled), under its per-call
+ * CPU budget, leaving nresults (LUA_MULTRET allowed). What the code prints or logs is
+ * also appended to echo (may be NULL). A failure is only returned (and logged): the
+ * code was the operator's, so the instance is neither faulted nor charged an error. */
+enum sbx_status strategy_console_call(struct strategy *st, int nargs, int nresults,
+                                      struct buf *echo, struct sbx_error *se);
+
 /* {id, script, status ("RUNNING", "STOPPED", "FAULTED"), version, sha256, symbols,
  *  params, last_reload ({ts, ok, error} or null), last_error, calls, errors,
  *  memory_bytes, loaded_at}: what REST and the page show. The caller owns it. */

@@ -10,7 +10,11 @@
  *
  * Description: a stopped or faulted instance has no loaded version, so what its last
  * one resolved (hash, symbols, declared defaults) is kept in st->kept when it unloads,
- * and the outcome of the last reload in st->last_reload (strategy_reload.c). */
+ * and the outcome of the last reload in st->last_reload (strategy_reload.c).
+ *
+ * The console: code typed while attached runs in the loaded sandbox like a callback
+ * (strategy_sandbox_call), so its events and orders take the usual path; its errors
+ * belong to the operator and never fault the instance. */
 #include <cjson/cJSON.h>
 #include <math.h>
 #include <stdio.h>
@@ -235,4 +239,25 @@ cJSON *strategy_json(const struct strategy *st)
                             st->cur.sbx ? (double)sbx_memory_used(st->cur.sbx) : 0);
     add_time(o, "loaded_at", st->loaded_at_us);
     return o;
+}
+
+/* ---- the console ------------------------------------------------------------------ */
+
+struct sbx *strategy_sandbox(struct strategy *st)
+{
+    return st->cur.sbx;
+}
+
+enum sbx_status strategy_console_call(struct strategy *st, int nargs, int nresults,
+                                      struct buf *echo, struct sbx_error *se)
+{
+    ASSERT(st->cur.sbx);
+    struct api_ctx *c = sbx_owner(st->cur.sbx);
+    c->echo = echo;
+    enum sbx_status rc =
+        strategy_sandbox_call(st, st->cur.sbx, nargs, nresults, SBX_BUDGET_CALL, se);
+    c->echo = NULL;
+    if (rc != SBX_OK)
+        log_warn("strategy", "console code failed", "id=%s status=%s", st->id, sbx_status_name(rc));
+    return rc;
 }

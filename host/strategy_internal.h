@@ -146,7 +146,7 @@ void strategy_remember_deps(struct strategy *st);
 int strategy_restore_state(struct strategy *st, struct version *v, const struct buf *saved,
                            struct err *e);
 /* Every call into an instance's sandbox goes through here (bus held, calls counted). */
-enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs,
+enum sbx_status strategy_sandbox_call(struct strategy *st, struct sbx *s, int nargs, int nresults,
                                       enum sbx_budget b, struct sbx_error *se);
 /* Pushes callback cb of the loaded version; 0 when the script has none. */
 int strategy_push_cb(struct strategy *st, enum cb cb);

@@ -95,7 +95,7 @@ static int reload_transaction(struct strategy *st, struct err *e)
             lua_rawgeti(L, API_SLOTS, API_SLOT_CALLBACKS + CB_RELOAD);
             lua_pushinteger(L, old);
             struct sbx_error se;
-            if (strategy_sandbox_call(st, nv.sbx, 1, SBX_BUDGET_LOAD, &se) != SBX_OK) {
+            if (strategy_sandbox_call(st, nv.sbx, 1, 0, SBX_BUDGET_LOAD, &se) != SBX_OK) {
                 char msg[640];
                 strategy_describe_error(&se, msg, sizeof msg);
                 err_set(e, "on_reload: %s", msg);

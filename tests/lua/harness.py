@@ -39,9 +39,10 @@ class Line(str):
 
 
 class Host:
-    def __init__(self, config, files=None, args=(), env=None, cwd=None):
+    def __init__(self, config, files=None, args=(), env=None, cwd=None, listen=True):
         """config: Lua source of the config; files: {relative path: text} written into the
-        scratch dir (cwd of the host); args: extra command-line arguments."""
+        scratch dir (cwd of the host); args: extra command-line arguments; listen=False:
+        no --listen (it would switch the web server on)."""
         self.dir = cwd or tempfile.mkdtemp(prefix="luatrade-test-")
         if not os.path.lexists(os.path.join(self.dir, "scripts")):
             os.symlink(os.path.join(SRC, "scripts"), os.path.join(self.dir, "scripts"))
@@ -52,7 +53,7 @@ class Host:
         self._q = queue.Queue()
         # port 0: parallel tests never fight over 8080 (the port is in the
         # "http listening" log line)
-        if "--listen" not in args:
+        if listen and "--listen" not in args:
             args = ("--listen", "127.0.0.1:0", *args)
         cmd = [BIN, "run", "config.lua", "--var", "var", *args]
         self.proc = subprocess.Popen(cmd, cwd=self.dir, stdin=subprocess.DEVNULL,
