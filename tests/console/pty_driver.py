@@ -146,7 +146,8 @@ class Screen:
 
 class Pty:
     def __init__(self, argv, env=None, cwd=None, user=None, rows=24, cols=200, term="xterm"):
-        """argv: the command; env: added to (and overriding) os.environ, TERM set to term;
+        """argv: the command; env: added to (and overriding) os.environ (None: removed),
+        TERM set to term;
         cwd: its working directory; user: a user name or uid to run it as (the caller
         must be root; groups are that user's primary group only)."""
         self.argv = list(argv)
@@ -163,6 +164,7 @@ class Pty:
         master, slave = os.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, cols, 0, 0))
         full_env = {**os.environ, "TERM": term, **(env or {})}
+        full_env = {k: v for k, v in full_env.items() if v is not None}
         kw = {}
         if user is not None:
             import pwd
@@ -294,12 +296,30 @@ class Pty:
             self.fail(f"/{pattern}/ appeared before /{until}/")
         return m
 
+    def wait_mode(self, canonical, timeout=5.0):
+        """Waits until the terminal is (canonical=True) or is not in canonical mode. A
+        line editor switches to non-canonical mode (no kernel echo) some time after
+        printing its prompt; text typed before that is echoed twice. The kernel gives
+        no notice of a mode change, so this reads output in 1 ms steps until the mode
+        is right or the deadline passes."""
+        deadline = time.monotonic() + timeout
+        while bool(termios.tcgetattr(self.fd)[3] & termios.ICANON) != canonical:
+            if time.monotonic() >= deadline:
+                self.fail(f"terminal still {'not ' if canonical else ''}canonical after {timeout}s")
+            self._read(0.001)
+
     def drain(self, timeout=0.0):
         """Reads whatever is already available (or arrives within timeout)."""
         deadline = time.monotonic() + timeout
         while self._read(deadline - time.monotonic()):
             if time.monotonic() >= deadline:
                 break
+
+    def mark(self):
+        """Reads what is already there and moves the expect() position to its end, so
+        the next expect() sees only what comes after (e.g. after a key is pressed)."""
+        self.drain()
+        self.pos = len(self.text)
 
     def screen(self):
         """The terminal's lines as displayed (trailing blanks removed)."""
@@ -311,6 +331,22 @@ class Pty:
         lines = self.screen()
         row = self._screen.row
         return lines[row] if row < len(lines) else ""
+
+    def expect_line(self, pattern, timeout=10.0):
+        """Waits until the displayed line under the cursor matches pattern (re.search);
+        returns it. For what a line editor shows after a key (completion, history)."""
+        rx = re.compile(pattern)
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.cursor_line()
+            if rx.search(line):
+                return line
+            left = deadline - time.monotonic()
+            if left <= 0:
+                self.fail(f"timed out after {timeout}s waiting for the line /{pattern}/; "
+                          f"it shows {line!r}")
+            if not self._read(left):
+                self.fail(f"output ended while waiting for the line /{pattern}/")
 
     @property
     def output(self):
