@@ -42,6 +42,7 @@ static const char *const status_names[] = {"ok", "error", "more"};
 
 void repl_out(struct repl_session *s, const char *p, size_t n)
 {
+    if (!n) return;
     for (const char *end = p + n; p < end;) {
         const char *nul = memchr(p, 0, (size_t)(end - p));
         size_t k = nul ? (size_t)(nul - p) : (size_t)(end - p);
