@@ -186,9 +186,13 @@ static void handle_control(struct repl_session *s, const char *line, size_t n)
         s->eval_need = (size_t)len;
     } else if (!strcmp(cmd, "complete")) {
         handle_complete(s, arg);
-    } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "stop")) {
+    } else if (!strcmp(cmd, "reset")) {
         buf_reset(&s->pending);
         repl_reply(s, REPL_OK);
+    } else if (!strcmp(cmd, "stop")) {
+        /* no stream to stop (it ended by itself, or the client's Ctrl-C came before a
+         * reply): nothing to say, or the client would take the answer for the next
+         * request's */
     } else {
         repl_outf(s, "console: unknown control line '%s'\n", cmd);
         repl_reply(s, REPL_ERROR);

@@ -123,6 +123,9 @@ def test_protocol():
         assert "string.format\n" in w.line("\0complete string.fo")[2]
         assert w.line("\0complete ret")[2] == "return\n"
         assert w.line("\0unknown")[0] == "error"
+        # a stray stop (it raced a stream's end) gets no reply: the next one is 1+1's
+        w.s.sendall(b"\0stop\n")
+        assert w.line("1+1") == ("ok", "", "2\n")
         w.close()
 
 
