@@ -9,9 +9,11 @@
  *
  * Signals: when the interactive loop installed the SIGINT counter, SIGINT is blocked
  * for the whole wait and let through only inside ppoll, so a Ctrl-C is never lost
- * between a check and the sleep. A stoppable wait answers the first Ctrl-C with
- * "\0stop\n" and gives up on the second; any other wait (a completion round trip, run
- * from inside libedit) discards a Ctrl-C that arrived meanwhile, because libedit's own
+ * between a check and the sleep; the bytes that came before it are parsed before it is
+ * looked at. In a stoppable wait a Ctrl-C sends "\0stop\n" once the reply has printed
+ * something (a stream), only explains itself before that, and gives up on the reply the
+ * next time (see interrupted()). Any other wait (a completion round trip, run from
+ * inside libedit) discards a Ctrl-C that arrived meanwhile, because libedit's own
  * handler would otherwise switch the terminal to cooked mode under its feet. Without the
  * counter (the one-shot modes) SIGINT keeps its default action. */
 #include "console_internal.h"
@@ -125,6 +127,7 @@ void console_close(struct console *c)
 int console_send(struct console *c, const void *p, size_t n, struct err *e)
 {
     const char *q = p;
+    c->sigint_base = console_sigint; /* a Ctrl-C from here on is about this request */
     while (n > 0) {
         ssize_t k = send(c->fd, q, n, MSG_NOSIGNAL);
         if (k < 0 && errno == EINTR) continue;
@@ -152,6 +155,7 @@ static void start_streaming(struct console *c)
 static void on_line(void *ud, const char *p, size_t n, int partial)
 {
     struct console *c = ud;
+    c->lines++;
     if (c->flags & CONSOLE_WAIT_COLLECT) {
         if (c->out.len + n + 1 > CONSOLE_COLLECT_MAX) return;
         buf_put(&c->out, p, n);
@@ -202,44 +206,73 @@ static int64_t sleep_ms(struct console *c, int64_t deadline_ns)
     return until > now ? (until - now + 999999) / 1000000 : 0;
 }
 
-/* A Ctrl-C during a stoppable wait. Returns 0 to go on waiting, or -1. */
-static int interrupted(struct console *c, int presses, int *stop_sent, struct err *e)
+/* What the Ctrl-Cs of one stoppable wait did so far. */
+struct presses {
+    sig_atomic_t start; /* console_sigint when the request was sent */
+    int handled;
+    int hinted, stop_sent;
+};
+
+/* One Ctrl-C during a stoppable wait. Returns 0 to go on waiting, or -1. "\0stop" goes
+ * only to a reply that has printed something: a stream (tail) always has, while a chunk
+ * still running has not, and a stop that reaches the host outside a stream would get a
+ * reply of its own, which the next request would take for its own. So the first Ctrl-C
+ * before any output only says what is going on; the next one (or the one after the
+ * stop) gives up on the reply. */
+static int interrupted(struct console *c, struct presses *pr, struct err *e)
 {
-    if (presses >= 2) return err_set(e, "interrupted");
-    if (presses == 1 && !*stop_sent) {
-        *stop_sent = 1;
-        fputc('\n', stdout); /* after the "^C" the terminal echoed */
+    if (c->lines && !pr->stop_sent) {
+        pr->stop_sent = 1;
+        if (!c->streaming) start_streaming(c); /* a stream it is */
+        fputc('\n', stdout);                   /* after the "^C" the terminal echoed */
         return console_send(c, "\0stop\n", 6, e);
+    }
+    if (!c->lines && !pr->hinted && !pr->stop_sent) {
+        pr->hinted = 1;
+        fputs("\n(the host is still working on it: Ctrl-C again leaves the console)\n", stderr);
+        return 0;
+    }
+    return err_set(e, "interrupted");
+}
+
+/* Handles the Ctrl-Cs not handled yet. Returns 0, or -1 with e filled. */
+static int take_presses(struct console *c, struct presses *pr, struct err *e)
+{
+    if (!(c->flags & CONSOLE_WAIT_STOPPABLE)) return 0;
+    while (pr->handled < (int)(console_sigint - pr->start)) {
+        pr->handled++;
+        if (interrupted(c, pr, e) != 0) return -1;
     }
     return 0;
 }
 
-/* Reads once from the socket after sleeping in ppoll. Returns 0, or -1 with e filled. */
-static int read_some(struct console *c, int64_t deadline_ns, const sigset_t *mask,
-                     sig_atomic_t start, int *stop_sent, struct err *e)
+/* Takes what the socket already holds, without waiting. Returns 1 when bytes came, 0
+ * when none were there, -1 with e filled when the host has gone. */
+static int read_ready(struct console *c, struct err *e)
 {
-    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
-    int64_t ms = sleep_ms(c, deadline_ns);
-    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
-    int r = ppoll(&pfd, 1, ms < 0 ? NULL : &ts, mask);
-    if (r < 0 && errno == EINTR)
-        return (c->flags & CONSOLE_WAIT_STOPPABLE)
-                   ? interrupted(c, (int)(console_sigint - start), stop_sent, e)
-                   : 0;
-    if (r < 0) return err_set(e, "poll: %s", strerror(errno));
-    if (r == 0) {
-        if (deadline_ns >= 0 && mono_ns() >= deadline_ns)
-            return err_set(e, "no reply in time (is the host stuck?)");
-        if (c->out.len && !(c->flags & CONSOLE_WAIT_COLLECT)) start_streaming(c);
-        return 0;
-    }
-    ssize_t n = read(c->fd, c->rbuf, sizeof c->rbuf);
-    if (n < 0 && (errno == EINTR || errno == EAGAIN)) return 0;
+    ssize_t n = recv(c->fd, c->rbuf, sizeof c->rbuf, MSG_DONTWAIT);
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return 0;
     if (n == 0 || (n < 0 && errno == ECONNRESET))
         return err_set(e, "the host closed the connection");
     if (n < 0) return err_set(e, "read: %s", strerror(errno));
     c->roff = 0;
     c->rlen = (size_t)n;
+    return 1;
+}
+
+/* Sleeps until the socket is readable, a Ctrl-C, the held output's deadline (which
+ * starts streaming it) or the overall deadline (-1, e filled). Returns 0 or -1. */
+static int sleep_ready(struct console *c, int64_t deadline_ns, const sigset_t *mask, struct err *e)
+{
+    struct pollfd pfd = {.fd = c->fd, .events = POLLIN};
+    int64_t ms = sleep_ms(c, deadline_ns);
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000};
+    int r = ppoll(&pfd, 1, ms < 0 ? NULL : &ts, mask);
+    if (r < 0 && errno != EINTR) return err_set(e, "poll: %s", strerror(errno));
+    if (r != 0) return 0;
+    if (deadline_ns >= 0 && mono_ns() >= deadline_ns)
+        return err_set(e, "no reply in time (is the host stuck?)");
+    if (c->out.len && !c->streaming && !(c->flags & CONSOLE_WAIT_COLLECT)) start_streaming(c);
     return 0;
 }
 
@@ -259,12 +292,14 @@ static void discard_sigint(void)
 static int wait_loop(struct console *c, int timeout_ms, const sigset_t *mask, struct err *e)
 {
     int64_t deadline = timeout_ms < 0 ? -1 : mono_ns() + (int64_t)timeout_ms * 1000000;
-    sig_atomic_t start = console_sigint;
-    int stop_sent = 0;
+    struct presses pr = {.start = c->sigint_base};
     for (;;) {
         int rc = parse_buffered(c, e);
         if (rc != 0) return rc < 0 ? -1 : (int)c->status;
-        if (read_some(c, deadline, mask, start, &stop_sent, e) != 0) return -1;
+        rc = read_ready(c, e); /* what came before a Ctrl-C counts first */
+        if (rc < 0) return -1;
+        if (rc > 0) continue;
+        if (take_presses(c, &pr, e) != 0 || sleep_ready(c, deadline, mask, e) != 0) return -1;
     }
 }
 
@@ -273,6 +308,7 @@ int console_wait(struct console *c, int flags, int timeout_ms, struct err *e)
     c->flags = flags;
     c->streaming = 0;
     c->done = 0;
+    c->lines = 0;
     buf_reset(&c->out);
     sigset_t block, old;
     sigemptyset(&block);

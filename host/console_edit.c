@@ -14,7 +14,9 @@
  * without it): the line and any pending chunk are dropped ("\0reset\n"). Ctrl-C while a
  * reply streams is console_wait's job ("\0stop\n"). libedit restores the terminal before
  * readline() returns and before a fatal signal's default action, so the terminal is
- * never left raw.
+ * never left raw. While a reply is awaited the terminal is in cooked mode: what is typed
+ * meanwhile is echoed by the terminal and read by the next readline() (a Ctrl-D typed
+ * then is lost to the terminal's line discipline, as with any readline program).
  *
  * Completion: Tab calls complete() inside readline(); it asks the host ("\0complete
  * TEXT\n") for the candidates of the word before the cursor, whose break characters

@@ -23,9 +23,10 @@
 
 /* console_wait flags. */
 enum {
-    /* Ctrl-C (SIGINT, with console_sigint_install done) sends "\0stop\n" once; a second
-     * Ctrl-C gives up on the reply (-1, "interrupted"). Without it, SIGINT stays blocked
-     * during the wait and a Ctrl-C that arrived meanwhile is discarded. */
+    /* Ctrl-C (SIGINT, with console_sigint_install done) sends "\0stop\n" once, if the
+     * reply has output lines (a stream); a second Ctrl-C gives up on the reply (-1,
+     * "interrupted"). Without the flag, SIGINT stays blocked during the wait and a Ctrl-C
+     * that arrived meanwhile is discarded. */
     CONSOLE_WAIT_STOPPABLE = 1,
     /* Keep the output lines in c->out ("\n"-terminated) instead of printing them. */
     CONSOLE_WAIT_COLLECT = 2,
@@ -34,7 +35,8 @@ enum {
 struct console {
     int fd;
     char path[108];
-    int sigint_handled; /* console_sigint_install was called */
+    int sigint_handled;       /* console_sigint_install was called */
+    sig_atomic_t sigint_base; /* console_sigint when the last request was sent */
     struct console_reply reply;
     char rbuf[65536]; /* bytes read from the socket, rbuf[roff..rlen) not yet parsed */
     size_t roff, rlen;
@@ -43,6 +45,7 @@ struct console {
     struct buf out; /* held or collected output */
     int flags;
     int streaming; /* held output was flushed: print lines as they come */
+    long lines;    /* output lines (pieces) of this reply so far */
     int64_t held_ns;
     int done;
     enum console_status status;

@@ -208,7 +208,7 @@ static const char *body_bytes(struct http_req *r, size_t *n)
 {
     if (!r->req) {
         *n = r->local_len;
-        return r->local_body;
+        return r->local_body ? r->local_body : "";
     }
     struct evbuffer *in = evhttp_request_get_input_buffer(r->req);
     *n = evbuffer_get_length(in);

@@ -42,6 +42,7 @@ static const char *const status_names[] = {"ok", "error", "more"};
 
 void repl_out(struct repl_session *s, const char *p, size_t n)
 {
+    if (!n) return;
     for (const char *end = p + n; p < end;) {
         const char *nul = memchr(p, 0, (size_t)(end - p));
         size_t k = nul ? (size_t)(nul - p) : (size_t)(end - p);
@@ -185,9 +186,13 @@ static void handle_control(struct repl_session *s, const char *line, size_t n)
         s->eval_need = (size_t)len;
     } else if (!strcmp(cmd, "complete")) {
         handle_complete(s, arg);
-    } else if (!strcmp(cmd, "reset") || !strcmp(cmd, "stop")) {
+    } else if (!strcmp(cmd, "reset")) {
         buf_reset(&s->pending);
         repl_reply(s, REPL_OK);
+    } else if (!strcmp(cmd, "stop")) {
+        /* no stream to stop (it ended by itself, or the client's Ctrl-C came before a
+         * reply): nothing to say, or the client would take the answer for the next
+         * request's */
     } else {
         repl_outf(s, "console: unknown control line '%s'\n", cmd);
         repl_reply(s, REPL_ERROR);

@@ -11,7 +11,8 @@
  * output lines ending with the terminator line "\0STATUS[ CONTEXT]\n" (STATUS ok, error
  * or more; CONTEXT the attached strategy). Control lines start with a NUL byte ("\0eval
  * N\n" + N bytes, "\0complete TEXT\n", "\0reset\n", "\0stop\n"). Output never holds a
- * NUL. tail() turns a session into a stream until the client sends any line.
+ * NUL. tail() turns a session into a stream until the client sends any line; a "\0stop"
+ * with no stream running gets no reply at all (it raced the stream's end).
  *
  * At start an existing socket file nobody listens on (a crashed host's) is replaced;
  * one a live process answers on is an error, as is any other kind of file. */

@@ -146,11 +146,10 @@ void repl_complete(lua_State *L, const char *text, struct buf *out)
     if (!sep) add_keywords(prefix, &c);
     qsort(c.v, (size_t)c.n, sizeof *c.v, cmp);
     for (int i = 0; i < c.n; i++) {
-        if (i == 0 || strcmp(c.v[i], c.v[i - 1])) {
-            buf_put(out, text, (size_t)(prefix - text));
-            buf_puts(out, c.v[i]);
-            buf_putc(out, '\n');
-        }
-        free(c.v[i]);
+        if (i > 0 && !strcmp(c.v[i], c.v[i - 1])) continue; /* a key and a method alike */
+        buf_put(out, text, (size_t)(prefix - text));
+        buf_puts(out, c.v[i]);
+        buf_putc(out, '\n');
     }
+    for (int i = 0; i < c.n; i++) free(c.v[i]);
 }
