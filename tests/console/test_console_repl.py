@@ -129,8 +129,8 @@ def test_multiline_input():
         assert c.last_prompt == "luatrade> "
         c.check("1 + 1", "2")
         # Ctrl-C at the first prompt drops the typed line. Pressed once the line shows, as
-        # a person would: a Ctrl-C that lands while the client still has typed keys to
-        # read can leave it blocked in read() (console_edit.c read_byte: reported)
+        # a person would; a Ctrl-C that lands while keys are still being read is
+        # test_console_ctrl_c.py's case
         c.send("this is not lua")
         c.expect_line(r"^luatrade> this is not lua$")
         c.mark()
