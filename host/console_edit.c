@@ -210,7 +210,15 @@ static int read_byte(int fd, char *b)
             if (errno == EINTR) continue; /* Ctrl-C, or libedit's SIGWINCH and SIGCONT */
             break;
         }
+        /* non-blocking: a Ctrl-C between the poll and the read makes the terminal
+         * discard the pending keys, and a blocking read would then wait, with the
+         * signal blocked, for the next key */
+        int fl = fcntl(fd, F_GETFL);
+        fcntl(fd, F_SETFL, fl | O_NONBLOCK);
         ssize_t n = read(fd, b, 1);
+        int err = errno;
+        fcntl(fd, F_SETFL, fl);
+        errno = err;
         if (n == 1) rc = 0;
         if (n == 1 || n == 0 || (errno != EINTR && errno != EAGAIN)) break;
     }

@@ -148,7 +148,11 @@ function help() emit(help_text) end
 -- "call", method, path, body when a helper asks for a REST call; "done", results...
 -- when the chunk finished; "error", message when it raised.
 local function step(ok, ...)
-  if not ok then return "error", (...) end
+  if not ok then
+    local e = ...
+    if type(e) ~= "string" then e = "(error object is a " .. type(e) .. " value)" end
+    return "error", e
+  end
   if (...) == REQUEST then return "call", select(2, ...) end
   if status(chunk_co) ~= "dead" then
     return "error", "console: the chunk yielded outside a coroutine"

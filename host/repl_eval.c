@@ -32,6 +32,16 @@
 
 #define CHUNK_NAME "console"
 
+/* A failed call's message, with where it stopped when the message does not say (a CPU
+ * or memory stop names no line of its own). */
+static void report(struct repl_session *s, const struct sbx_error *se)
+{
+    size_t n = strlen(se->file);
+    int located = se->line <= 0 || (n && !strncmp(se->message, se->file, n));
+    if (located) repl_outf(s, "%s\n", se->message);
+    else repl_outf(s, "%s:%d: %s\n", se->file, se->line, se->message);
+}
+
 /* 1 when the parser stopped at the end of the text: the chunk may go on. */
 static int incomplete(const char *msg)
 {
@@ -75,6 +85,10 @@ static int print_step(lua_State *L, void *ud)
     struct buf b = BUF_INIT;
     int n = lua_gettop(L);
     for (int i = 1; i <= n; i++) {
+        if (b.len >= REPL_PRETTY_MAX_BYTES) { /* each result has the cap; so has the reply */
+            buf_puts(&b, "\n... (output truncated)");
+            break;
+        }
         if (i > 1) buf_putc(&b, '\t');
         repl_pretty_result(L, i, NULL, &b);
     }
@@ -197,7 +211,7 @@ static enum repl_status run_admin(struct repl_session *s)
     enum sbx_status rc = sbx_call(x, 1, LUA_MULTRET, SBX_BUDGET_LOAD, &se);
     for (;;) {
         if (rc != SBX_OK) {
-            repl_outf(s, "%s\n", se.message);
+            report(s, &se);
             return REPL_ERROR;
         }
         const char *kind = lua_tostring(L, base + 1);
@@ -261,7 +275,7 @@ static enum repl_status run_in_strategy(struct repl_session *s, struct strategy 
     oms_flush(s->r->h->oms);
     *failed = rc == SBX_OK ? NULL : sbx_status_name(rc);
     if (rc != SBX_OK) {
-        repl_outf(s, "%s\n", se.message);
+        report(s, &se);
         lua_settop(L, base);
         return REPL_ERROR;
     }

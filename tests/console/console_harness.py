@@ -32,9 +32,11 @@ class ConsoleHost(Host):
     """The real host with the sim feed, strategy `sma` on AAPL, and the console socket;
     the constructor returns once the host is ready. .sock is the socket's path."""
 
-    def __init__(self, strategies=STRATEGY, extra="", cwd=None, rate=500, wait_started=True):
+    def __init__(self, strategies=STRATEGY, extra="", cwd=None, rate=500, wait_started=True,
+                 listen=True):
+        """listen=False: no --listen, so the web server stays off when the config says so."""
         super().__init__(config(strategies, rate=rate, extra="journal = { sync = false }, " + extra),
-                         cwd=cwd)
+                         cwd=cwd, listen=listen)
         self.sock = self.path(self.wait_for(r"console listening socket=").kv["socket"])
         self.wait_for(r"host ready")
         if wait_started and strategies:
@@ -44,7 +46,9 @@ class ConsoleHost(Host):
         return self
 
     def __exit__(self, *exc):
-        self.stop()
+        rc = self.stop()
+        if exc[0] is None and rc != 0:  # under ASan a leak makes it non-zero
+            self.fail(f"host exited with {rc}")
 
 
 class Console(Pty):

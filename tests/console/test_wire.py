@@ -13,27 +13,9 @@ import subprocess
 import sys
 import time
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lua"))
-from harness import Host, SRC, config, main  # noqa: E402
-
-STRATEGY = '{ script = "%s/strategies/sma_cross.lua", id = "sma", symbols = {"AAPL"} }' % SRC
-
-
-class ConsoleHost(Host):
-    def __init__(self, extra="", args=(), cwd=None, listen=True):
-        super().__init__(config(STRATEGY, rate=500, extra="journal = { sync = false }, " + extra),
-                         args=args, cwd=cwd, listen=listen)
-        self.sock = self.path(self.wait_for(r"console listening socket=").kv["socket"])
-        self.wait_for(r"host ready")
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        rc = self.stop()
-        if exc[0] is None and rc != 0:  # under ASan a leak makes it non-zero
-            self.fail(f"host exited with {rc}")
-
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from console_harness import STRATEGY, ConsoleHost, Host, config  # noqa: E402
+from harness import main  # noqa: E402
 
 class Wire:
     """One session: send a request, read its reply up to the terminator."""
@@ -159,7 +141,6 @@ def test_attach_budget_and_audit():
 def test_helpers_are_rest_calls():
     with ConsoleHost(extra="risk = { max_order_qty = 5 },") as h:
         w = Wire(h.sock)
-        h.wait_for(r"strategy started")
         assert w.ok("reload('sma').version") == "2"
         assert w.ok("buy('AAPL', 2).status") in ("FILLED", "ACCEPTED", "PENDING_NEW")
         st, _, out = w.line("buy('AAPL', 50)")
