@@ -229,11 +229,11 @@ static void test_key_errors(void **state)
     load_fails("return { sed = 1 }",
                "t.lua: unknown key 'sed' (expected one of: seed, mode, clock, start, scripts, "
                "feed, strategies, sandbox, market, log, reload, fail_fast, account, venue, "
-               "journal, risk, http, ws)");
+               "journal, risk, http, ws, console)");
     load_fails("return { [1] = 1 }",
                "t.lua: unknown key a number key (expected one of: seed, mode, clock, start, "
                "scripts, feed, strategies, sandbox, market, log, reload, fail_fast, account, "
-               "venue, journal, risk, http, ws)");
+               "venue, journal, risk, http, ws, console)");
     load_fails("return { feed = { rat = 1 } }",
                "t.lua: feed: unknown key 'rat' (expected one of: kind, rate, trade_ratio, seed, "
                "symbols)");
@@ -295,6 +295,29 @@ static void test_trading_sections(void **state)
                "max_position, max_gross_exposure, max_working_orders, max_orders_per_s, "
                "max_cancels_per_s, duplicate_window_s, daily_loss_limit, max_drawdown, "
                "halt_ratio, stale_feed_s, self_cross)");
+}
+
+static void test_console_section(void **state)
+{
+    (void)state;
+    struct config cfg;
+    load_ok("return {}", &cfg);
+    assert_int_equal(cfg.console_enabled, 1);
+    assert_null(cfg.console_socket);
+    assert_true(cfg.console_budget_us == 1000000 && cfg.console_max_sessions == 16);
+    config_free(&cfg);
+    load_ok("return { console = { enabled = false, socket = '/run/lt.sock', budget = '250ms',"
+            "  max_sessions = 3 } }",
+            &cfg);
+    assert_int_equal(cfg.console_enabled, 0);
+    assert_string_equal(cfg.console_socket, "/run/lt.sock");
+    assert_true(cfg.console_budget_us == 250000 && cfg.console_max_sessions == 3);
+    config_free(&cfg);
+    load_fails("return { console = { listen = '0.0.0.0:1' } }",
+               "t.lua: console: unknown key 'listen' (expected one of: enabled, socket, budget, "
+               "max_sessions)");
+    load_fails("return { console = { max_sessions = 0 } }",
+               "t.lua: console.max_sessions: expected a number from 1 to 1000, got out of range");
 }
 
 static void test_http_section(void **state)
@@ -524,19 +547,13 @@ static void test_strategy_arg(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_defaults),
-        cmocka_unit_test(test_every_section),
-        cmocka_unit_test(test_shipped_default),
-        cmocka_unit_test(test_key_errors),
-        cmocka_unit_test(test_trading_sections),
-        cmocka_unit_test(test_http_section),
-        cmocka_unit_test(test_type_and_range_errors),
-        cmocka_unit_test(test_strategy_errors),
-        cmocka_unit_test(test_script_errors),
-        cmocka_unit_test(test_runaway_config),
-        cmocka_unit_test(test_metatable_tricks),
-        cmocka_unit_test(test_strategy_arg),
-        cmocka_unit_test(test_lists_must_be_sequences),
+        cmocka_unit_test(test_defaults),         cmocka_unit_test(test_every_section),
+        cmocka_unit_test(test_shipped_default),  cmocka_unit_test(test_key_errors),
+        cmocka_unit_test(test_trading_sections), cmocka_unit_test(test_http_section),
+        cmocka_unit_test(test_console_section),  cmocka_unit_test(test_type_and_range_errors),
+        cmocka_unit_test(test_strategy_errors),  cmocka_unit_test(test_script_errors),
+        cmocka_unit_test(test_runaway_config),   cmocka_unit_test(test_metatable_tricks),
+        cmocka_unit_test(test_strategy_arg),     cmocka_unit_test(test_lists_must_be_sequences),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
 }
