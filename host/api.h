@@ -17,8 +17,6 @@
 #include "event.h"
 #include "param.h"
 
-struct buf;
-
 typedef struct lua_State lua_State;
 struct host;
 struct sbx;
@@ -59,7 +57,9 @@ struct api_ctx {
     double log_tokens;
     int64_t log_refill_us;
     uint64_t log_dropped;
-    struct buf *echo; /* while the console evaluates here: what print and log.* say */
+    /* while the console evaluates here: what print and log.* say goes to echo too */
+    void (*echo)(void *ud, const char *p, size_t n);
+    void *echo_ud;
 };
 
 struct api_ctx *api_ctx_of(lua_State *L);

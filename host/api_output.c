@@ -80,8 +80,8 @@ static int l_emit(lua_State *L)
     size_t n;
     const char *msg = luaL_checklstring(L, 2, &n);
     if (c->echo && level >= LOG_DEBUG && level <= LOG_ERROR) {
-        buf_put(c->echo, msg, n);
-        buf_putc(c->echo, '\n');
+        c->echo(c->echo_ud, msg, n);
+        c->echo(c->echo_ud, "\n", 1);
     }
     if (level < LOG_DEBUG || level > LOG_ERROR || (enum log_level)level < log_get_level()) return 0;
     if (!allow_log(c)) return 0;

@@ -40,9 +40,8 @@ static const char *const status_names[] = {"ok", "error", "more"};
 
 /* ---- output ------------------------------------------------------------------------ */
 
-void repl_out(struct repl_session *s, const char *p, size_t n)
+static void put_escaped(struct repl_session *s, const char *p, size_t n)
 {
-    if (!n) return;
     for (const char *end = p + n; p < end;) {
         const char *nul = memchr(p, 0, (size_t)(end - p));
         size_t k = nul ? (size_t)(nul - p) : (size_t)(end - p);
@@ -52,6 +51,27 @@ void repl_out(struct repl_session *s, const char *p, size_t n)
     }
 }
 
+/* Says how much output was dropped, once per reply. */
+static void note_dropped(struct repl_session *s)
+{
+    if (!s->dropped) return;
+    if (s->out.len && s->out.p[s->out.len - 1] != '\n') buf_putc(&s->out, '\n');
+    buf_printf(&s->out, "... (%zu bytes of output dropped: a reply keeps at most %u MiB)\n",
+               s->dropped, REPL_REPLY_MAX >> 20);
+    s->dropped = 0;
+}
+
+void repl_out(struct repl_session *s, const char *p, size_t n)
+{
+    if (!n) return;
+    if (s->out.len >= REPL_REPLY_MAX) { /* a chunk printing in a loop */
+        s->dropped += n;
+        return;
+    }
+    put_escaped(s, p, n);
+}
+
+/* The host's own messages (errors, notes) are short and always kept. */
 void repl_outf(struct repl_session *s, const char *fmt, ...)
 {
     char tmp[2048];
@@ -59,7 +79,8 @@ void repl_outf(struct repl_session *s, const char *fmt, ...)
     va_start(ap, fmt);
     int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
     va_end(ap);
-    repl_out(s, tmp, (size_t)MIN(MAX(n, 0), (int)sizeof tmp - 1));
+    note_dropped(s);
+    put_escaped(s, tmp, (size_t)MIN(MAX(n, 0), (int)sizeof tmp - 1));
 }
 
 size_t repl_unsent(const struct repl_session *s)
@@ -69,12 +90,14 @@ size_t repl_unsent(const struct repl_session *s)
 
 void repl_flush(struct repl_session *s)
 {
+    note_dropped(s);
     if (s->out.len) bufferevent_write(s->bev, s->out.p, s->out.len);
     buf_reset(&s->out);
 }
 
 void repl_reply(struct repl_session *s, enum repl_status st)
 {
+    note_dropped(s);
     if (s->out.len && s->out.p[s->out.len - 1] != '\n') buf_putc(&s->out, '\n');
     buf_putc(&s->out, '\0');
     buf_puts(&s->out, status_names[st]);
@@ -129,9 +152,12 @@ static void finish_eval(struct repl_session *s, enum repl_status st)
 static void handle_plain(struct repl_session *s, const char *line, size_t n)
 {
     if (n && line[n - 1] == '\r') n--;
-    if (s->pending.len + n + 1 > REPL_LINE_MAX) {
+    if (s->pending.len + n + 1 > REPL_PLAIN_MAX) {
         buf_reset(&s->pending);
-        repl_outf(s, "console: a chunk is limited to %u bytes\n", REPL_LINE_MAX);
+        repl_outf(s,
+                  "console: a chunk typed line by line is limited to %u KiB; send longer "
+                  "code in one piece (luatrade console -e, or \\0eval)\n",
+                  REPL_PLAIN_MAX >> 10);
         return repl_reply(s, REPL_ERROR);
     }
     if (s->pending.len) buf_putc(&s->pending, '\n');
@@ -251,9 +277,17 @@ static void on_write(struct bufferevent *bev, void *arg)
     }
 }
 
+/* The client went away (error: at once), or half-closed (EOF: what it sent before is
+ * answered, a stream ends, and the session goes once its output is written). */
 static void on_event(struct bufferevent *bev, short what, void *arg)
 {
-    if (what & (BEV_EVENT_EOF | BEV_EVENT_ERROR)) session_free(arg);
+    struct repl_session *s = arg;
+    if (what & BEV_EVENT_ERROR) return session_free(s);
+    if (!(what & BEV_EVENT_EOF)) return;
+    if (!s->closing) on_read(bev, s);
+    if (s->tail.active) repl_tail_stop(s);
+    close_after(s);
+    if (!repl_unsent(s)) session_free(s);
 }
 
 /* Says why on the raw socket (nothing is queued yet) and closes it. */
@@ -278,6 +312,12 @@ static void session_open(struct repl *r, evutil_socket_t fd, const struct ucred 
         return;
     }
     s->bev = bufferevent_socket_new(r->h->base, fd, BEV_OPT_CLOSE_ON_FREE);
+    if (!s->bev) {
+        refuse(fd, "the host cannot open a session now");
+        sbx_free(s->admin);
+        free(s);
+        return;
+    }
     bufferevent_setcb(s->bev, on_read, on_write, on_event, s);
     bufferevent_setwatermark(s->bev, EV_WRITE, REPL_OUT_LOW, 0);
     bufferevent_enable(s->bev, EV_READ);

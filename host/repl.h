@@ -36,8 +36,8 @@ struct repl_config {
  * helpers call the REST routes). Returns NULL with e filled (path too long, in use by
  * a live host, not a socket, cannot bind). */
 struct repl *repl_new(struct host *h, const struct repl_config *cfg, struct err *e);
-/* Ends every session (streams get their terminator), closes and unlinks the socket. NULL
- * is a no-op. */
+/* Ends every session (at once: output not yet written is dropped), closes and unlinks
+ * the socket. NULL is a no-op. */
 void repl_free(struct repl *r);
 
 #endif

@@ -139,6 +139,7 @@ struct sbx *repl_admin_new(struct repl_session *s, struct err *e)
         .name = "console",
         .call_budget_us = s->r->cfg.budget_us,
         .load_budget_us = s->r->cfg.budget_us,
+        .script_limit = REPL_LINE_MAX,
         .seed = (uint64_t)mono_ns(),
         .jit = h->sbx_jit,
         .module_dirs = {h->scripts_dir},

@@ -30,7 +30,8 @@
 #include "strategy.h"
 #include "util.h"
 
-#define CHUNK_NAME "console"
+#define CHUNK_NAME      "console"
+#define PRINT_BUDGET_NS (200 * 1000000LL) /* rendering results, all together */
 
 /* A failed call's message, with where it stopped when the message does not say (a CPU
  * or memory stop names no line of its own). */
@@ -84,9 +85,11 @@ static int print_step(lua_State *L, void *ud)
     struct repl_session *s = ud;
     struct buf b = BUF_INIT;
     int n = lua_gettop(L);
+    int64_t t0 = mono_ns();
     for (int i = 1; i <= n; i++) {
-        if (b.len >= REPL_PRETTY_MAX_BYTES) { /* each result has the cap; so has the reply */
-            buf_puts(&b, "\n... (output truncated)");
+        /* each result has the caps; so has the reply, in bytes and in time */
+        if (b.len >= REPL_PRETTY_MAX_BYTES || mono_ns() - t0 > PRINT_BUDGET_NS) {
+            buf_printf(&b, "\n... (output truncated: %d more results)", n - i + 1);
             break;
         }
         if (i > 1) buf_putc(&b, '\t');
@@ -244,7 +247,7 @@ static enum repl_status run_admin(struct repl_session *s)
 
 /* ---- inside a strategy ---------------------------------------------------------- */
 
-/* code: NULL when the chunk ran, else why it failed (sbx_status_name) */
+/* failed: NULL when the chunk ran, else why it failed (sbx_status_name) */
 static void audit_chunk(struct repl_session *s, struct strategy *st, const char *code, size_t len,
                         const char *failed)
 {
@@ -264,6 +267,14 @@ static void audit_chunk(struct repl_session *s, struct strategy *st, const char 
     cJSON_Delete(b);
 }
 
+static void echo_out(void *ud, const char *p, size_t n)
+{
+    repl_out(ud, p, n);
+}
+
+/* The chunk's events were delivered before the call returned, and its orders are sent
+ * by the flush: a callback of the strategy's own may fault it in either, and then its
+ * sandbox (and x's stack) is gone. */
 static enum repl_status run_in_strategy(struct repl_session *s, struct strategy *st,
                                         const char **failed)
 {
@@ -271,9 +282,17 @@ static enum repl_status run_in_strategy(struct repl_session *s, struct strategy 
     lua_State *L = sbx_lua(x);
     int base = lua_gettop(L) - 1;
     struct sbx_error se;
-    enum sbx_status rc = strategy_console_call(st, 0, LUA_MULTRET, &s->out, &se);
+    enum sbx_status rc = strategy_console_call(st, 0, LUA_MULTRET, echo_out, s, &se);
     oms_flush(s->r->h->oms);
     *failed = rc == SBX_OK ? NULL : sbx_status_name(rc);
+    if (strategy_sandbox(st) != x) {
+        if (rc != SBX_OK) report(s, &se);
+        repl_outf(s, "%s stopped during the chunk (%s): detached\n", s->attached,
+                  strategy_status_name(strategy_status(st)));
+        s->attached[0] = 0;
+        *failed = *failed ? *failed : "faulted";
+        return REPL_ERROR;
+    }
     if (rc != SBX_OK) {
         report(s, &se);
         lua_settop(L, base);
@@ -283,16 +302,12 @@ static enum repl_status run_in_strategy(struct repl_session *s, struct strategy 
     return REPL_OK;
 }
 
-/* `detach()` typed while attached (the strategy never sees it). */
+/* `detach()` (or `detach`) typed while attached: the strategy never sees it. */
 static int is_detach(const char *p, size_t n)
 {
-    char word[32];
-    size_t k = 0;
-    for (size_t i = 0; i < n && k < sizeof word - 1; i++)
-        if (p[i] != ' ' && p[i] != '\t' && p[i] != '\n' && p[i] != '\r' && p[i] != ';')
-            word[k++] = p[i];
-    word[k] = 0;
-    return k < sizeof word - 1 && (!strcmp(word, "detach()") || !strcmp(word, "detach"));
+    while (n && strchr(" \t\r\n;", p[n - 1])) n--;
+    while (n && strchr(" \t\r\n", *p)) p++, n--;
+    return (n == 8 && !memcmp(p, "detach()", 8)) || (n == 6 && !memcmp(p, "detach", 6));
 }
 
 enum repl_status repl_eval(struct repl_session *s, const char *code, size_t len, int allow_more)

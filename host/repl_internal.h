@@ -22,7 +22,11 @@ struct sbx;
 struct strategy;
 struct audit;
 
-#define REPL_LINE_MAX  (1u << 20) /* longest line or chunk a client may send */
+#define REPL_LINE_MAX (1u << 20) /* longest line or \0eval chunk a client may send */
+#define REPL_PLAIN_MAX                                                                             \
+    (32u << 10)                   /* longest chunk typed line by line: each line parses            \
+                                     the whole pending chunk again */
+#define REPL_REPLY_MAX (8u << 20) /* output kept for one reply; the rest is dropped */
 #define REPL_ID_MAX    64
 #define REPL_TAIL_SYMS 16
 
@@ -56,6 +60,7 @@ struct repl_session {
     char who[96];               /* "console uid=1000 pid=42": audit records, kill reasons */
     struct buf pending;         /* lines of an incomplete chunk */
     struct buf out;             /* the reply being built */
+    size_t dropped;             /* output bytes past REPL_REPLY_MAX in this reply */
     struct sbx *admin;          /* the session's admin sandbox */
     char attached[REPL_ID_MAX]; /* strategy id, "" when evaluating in the admin sandbox */
     size_t eval_need;           /* bytes still expected after "\0eval N" */
@@ -68,8 +73,10 @@ struct repl_session {
 void repl_reply(struct repl_session *s, enum repl_status st);
 /* Sends what s->out holds without a terminator (a stream's lines). */
 void repl_flush(struct repl_session *s);
-/* Appends text to s->out with every NUL written as "\\0". */
+/* Appends a script's output to s->out with every NUL written as "\\0"; past
+ * REPL_REPLY_MAX it is only counted (the reply says how much was dropped). */
 void repl_out(struct repl_session *s, const char *p, size_t n);
+/* The host's own message (an error, a note), always kept, NULs escaped. */
 void repl_outf(struct repl_session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Bytes waiting to be written to the client (backpressure for streams). */
 size_t repl_unsent(const struct repl_session *s);

@@ -53,7 +53,7 @@ typedef struct lua_State lua_State;
 #define REPL_PRETTY_MAX_DEPTH 8
 #define REPL_PRETTY_MAX_BYTES (1u << 20)
 #define REPL_PRETTY_DEPTH_CAP 64         /* max_depth above this is taken as this */
-#define REPL_PRETTY_MAX_SCAN  (1u << 24) /* table entries visited per call */
+#define REPL_PRETTY_MAX_SCAN  (1u << 20) /* table entries visited per call */
 #define REPL_PRETTY_SHORT     60         /* longest one-line table rendering */
 
 struct repl_pretty_opts {

@@ -31,7 +31,7 @@ static int on_event(uint64_t seq, enum event_type type, const char *json, size_t
     struct repl_session *s = arg;
     repl_out(s, json, len);
     repl_out(s, "\n", 1);
-    return 0;
+    return s->out.len > TAIL_OUT_MAX; /* big events: the rest next tick */
 }
 
 static void on_tick(evutil_socket_t fd, short what, void *arg)

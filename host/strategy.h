@@ -142,17 +142,20 @@ void strategy_params(const struct strategy *st, struct params *out);
 
 struct sbx;
 struct sbx_error;
-struct buf;
 
 /* The loaded version's sandbox, or NULL when none is loaded (stopped, faulted). */
 struct sbx *strategy_sandbox(struct strategy *st);
 /* Calls the function below nargs arguments on the loaded sandbox's stack like one of
  * the instance's callbacks (bus held, counted, orders journaled), under its per-call
- * CPU budget, leaving nresults (LUA_MULTRET allowed). What the code prints or logs is
- * also appended to echo (may be NULL). A failure is only returned (and logged): the
- * code was the operator's, so the instance is neither faulted nor charged an error. */
+ * CPU budget, leaving nresults (LUA_MULTRET allowed). What the code prints or logs also
+ * goes to echo(ud, ...) (echo may be NULL). A failure is only returned (and logged):
+ * the code was the operator's, so the instance is neither faulted nor charged an error.
+ * The events the call made are delivered before it returns, and one of the instance's
+ * own callbacks may fault it then: the caller must check strategy_sandbox(st) is still
+ * the sandbox it called before touching that sandbox again. */
 enum sbx_status strategy_console_call(struct strategy *st, int nargs, int nresults,
-                                      struct buf *echo, struct sbx_error *se);
+                                      void (*echo)(void *ud, const char *p, size_t n), void *ud,
+                                      struct sbx_error *se);
 
 /* {id, script, status ("RUNNING", "STOPPED", "FAULTED"), version, sha256, symbols,
  *  params, last_reload ({ts, ok, error} or null), last_error, calls, errors,

@@ -249,14 +249,16 @@ struct sbx *strategy_sandbox(struct strategy *st)
 }
 
 enum sbx_status strategy_console_call(struct strategy *st, int nargs, int nresults,
-                                      struct buf *echo, struct sbx_error *se)
+                                      void (*echo)(void *ud, const char *p, size_t n), void *ud,
+                                      struct sbx_error *se)
 {
-    ASSERT(st->cur.sbx);
-    struct api_ctx *c = sbx_owner(st->cur.sbx);
+    struct sbx *x = st->cur.sbx;
+    ASSERT(x);
+    struct api_ctx *c = sbx_owner(x);
     c->echo = echo;
-    enum sbx_status rc =
-        strategy_sandbox_call(st, st->cur.sbx, nargs, nresults, SBX_BUDGET_CALL, se);
-    c->echo = NULL;
+    c->echo_ud = ud;
+    enum sbx_status rc = strategy_sandbox_call(st, x, nargs, nresults, SBX_BUDGET_CALL, se);
+    if (st->cur.sbx == x) c->echo = NULL; /* else a callback faulted it: x is gone */
     if (rc != SBX_OK)
         log_warn("strategy", "console code failed", "id=%s status=%s", st->id, sbx_status_name(rc));
     return rc;

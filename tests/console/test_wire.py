@@ -300,9 +300,59 @@ def test_client_that_never_reads():
         w.close()
 
 
+SPIN = """
+strategy { name = "spin", symbols = { "AAPL" }, params = { qty = 1 } }
+function on_start() state.spin = false end
+function on_order(o) if state.spin then while true do end end end
+"""
+
+
+def test_strategy_faulted_by_its_callback_during_a_chunk():
+    """The chunk's order reaches the strategy's own on_order, which runs away: the
+    strategy faults while the console still holds its sandbox."""
+    h = ConsoleHost.__new__(ConsoleHost)
+    Host.__init__(h, config('{ script = "spin.lua", id = "spin" }',
+                            extra="journal = { sync = false },"), files={"spin.lua": SPIN})
+    try:
+        h.sock = h.path(h.wait_for(r"console listening socket=").kv["socket"])
+        h.wait_for(r"strategy started id=spin")
+        w = Wire(h.sock)
+        assert w.line('attach("spin")')[1] == "spin"
+        st, ctx, out = w.line('state.spin = true; return buy("AAPL", 1)')
+        assert st == "error" and ctx == "" and "spin stopped during the chunk (FAULTED)" in out, out
+        assert w.line("1+1") == ("ok", "", "2\n")  # the host and the session go on
+        assert w.ok("strategy('spin').status") == "FAULTED"
+        w.close()
+    finally:
+        assert h.stop() == 0
+
+
+def test_output_bounds():
+    with ConsoleHost() as h:
+        w = Wire(h.sock)
+        # a NUL printed inside a strategy is escaped like any other output
+        w.line('attach("sma")')
+        assert w.line('print("a\\0ok")') == ("ok", "sma", "a\\0ok\n")
+        assert w.line("1+1") == ("ok", "sma", "2\n")
+        w.line("detach()")
+        # a chunk printing in a loop keeps 8 MiB and says what it dropped
+        before = rss_kb(h.proc.pid)
+        st, _, out = w.line("s = string.rep('x', 100000) for i = 1, 1e9 do print(s) end")
+        assert st == "error" and "budget" in out and "bytes of output dropped" in out, out[-300:]
+        assert len(out) < 9 << 20
+        assert rss_kb(h.proc.pid) - before < 64 * 1024
+        # a half-closed client (socat at the end of its input) gets its whole reply
+        p = subprocess.run(["socat", "-t", "10", "-", "UNIX-CONNECT:" + h.sock],
+                           input=b"for i = 1, 3 do print(string.rep('y', 1000000)) end\n",
+                           capture_output=True, timeout=30)
+        assert p.stdout.count(b"y") == 3000000 and p.stdout.endswith(b"\0ok\n"), len(p.stdout)
+        w.close()
+
+
 if __name__ == "__main__":
     main([test_socat_request_response, test_protocol, test_attach_budget_and_audit,
           test_helpers_are_rest_calls, test_helpers_without_web_server,
           test_runaway_admin_chunks_stopped, test_tail_streams_until_stopped,
           test_other_uid_refused, test_stale_socket_replaced_live_one_kept, test_limits,
-          test_client_that_never_reads])
+          test_client_that_never_reads, test_strategy_faulted_by_its_callback_during_a_chunk,
+          test_output_bounds])
