@@ -339,8 +339,9 @@ def test_output_bounds():
         before = rss_kb(h.proc.pid)
         st, _, out = w.line("s = string.rep('x', 100000) for i = 1, 1e9 do print(s) end")
         assert st == "error" and "budget" in out and "bytes of output dropped" in out, out[-300:]
-        assert len(out) < 9 << 20
-        assert rss_kb(h.proc.pid) - before < 64 * 1024
+        assert len(out) < 9 << 20, len(out)
+        grown = rss_kb(h.proc.pid) - before  # gigabytes before the cap; ASan's quarantine adds some
+        assert grown < 256 * 1024, f"host grew by {grown} kB"
         # a half-closed client (socat at the end of its input) gets its whole reply
         p = subprocess.run(["socat", "-t", "10", "-", "UNIX-CONNECT:" + h.sock],
                            input=b"for i = 1, 3 do print(string.rep('y', 1000000)) end\n",
