@@ -3,79 +3,37 @@
  * to a strategy, tail), control lines ("\0eval N", "\0complete", "\0reset", "\0stop")
  * with any lengths, and anything else.
  *
- * LLVMFuzzerInitialize builds a host like fuzz_rest does (sim feed, a trading
- * strategy, the paper venue and journal in a scratch var directory) with the console
- * on and short budgets (a runaway chunk costs 20 ms, not 1 s). The JIT is off: a trace
- * cut short by the CPU budget leaves LuaJIT's IR buffer held only through a biased
- * pointer, which LeakSanitizer's per-input check reports as a leak while the state is
- * still open (the host frees it at exit; the ASan console tests check that). Each input is one
+ * LLVMFuzzerInitialize builds a host (fuzz_host.h: sim feed, a trading strategy, the
+ * paper venue and journal in a scratch var directory) with the console on and short
+ * budgets (a runaway chunk costs 20 ms, not 1 s). Each input is one
  * session: connect, send the bytes, half-close, run the loop until the host closes the
  * session. Checked for every input: the reply starts with the greeting, and every NUL
  * in the output is a well-formed terminator ("\0ok", "\0error" or "\0more", an optional
  * " CONTEXT", "\n") — script output can never forge one. */
 #include <errno.h>
-#include <poll.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
 
 #include "buf.h"
-#include "config.h"
-#include "event.h"
-#include "feed_sim.h"
-#include "fuzz_common.h"
-#include "fuzz_http_client.h"
-#include "host.h"
-#include "oms.h"
-#include "strategy.h"
-#include "util.h"
+#include "fuzz_host.h"
 
-static struct host host;
-static struct config cfg;
 static char sock_path[108];
-
-static void feed(int n)
-{
-    for (int i = 0; i < n; i++) {
-        struct event ev;
-        feed_sim_next(host.feed, &ev);
-        clock_advance_to(&host.clock, clock_now_us(&host.clock) + 1000);
-        ev.ts_us = clock_now_us(&host.clock);
-        host_publish_market(&host, &ev);
-    }
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-    struct sbx_watchdog *wd = fuzz_watchdog();
     static char text[2048];
     snprintf(text, sizeof text,
              "return { clock = 'sim', journal = { sync = false },\n"
              "  feed = { symbols = { AAPL = { price = 190 }, MSFT = { price = 410 } } },\n"
              "  risk = { max_order_qty = 500, price_band_pct = 5 },\n"
-             "  sandbox = { callback_ms = 5, jit = 'off' },\n"
+             "  sandbox = { callback_ms = 5 },\n"
              "  strategies = { { script = '%s/strategies/sma_cross.lua', id = 'sma' } },\n"
              "  http = { enabled = false },\n"
              "  console = { budget = '20ms' } }\n",
              LUATRADE_SRC_DIR);
-    struct err e;
-    if (config_load_text("fuzz_console.lua", text, strlen(text), wd, &cfg, &e) != 0) {
-        fprintf(stderr, "fuzz_console: %s\n", e.msg);
-        abort();
-    }
-    cfg.var_dir = xstrdup(fuzz_scratch_dir("fuzz_console"));
-    cfg.scripts_dir = xstrdup(LUATRADE_SRC_DIR "/scripts");
-    snprintf(sock_path, sizeof sock_path, "%s/luatrade.sock", cfg.var_dir);
-    if (host_init(&host, &cfg, &e) != 0) {
-        fprintf(stderr, "fuzz_console: %s\n", e.msg);
-        abort();
-    }
-    CHECK(strategies_start_all(host.strategies) == 0);
-    oms_publish_recovered(host.oms);
-    feed(5000);
+    fuzz_host_start("fuzz_console", text);
+    snprintf(sock_path, sizeof sock_path, "%s/luatrade.sock", fuzz_cfg.var_dir);
     return 0;
 }
 
@@ -92,7 +50,7 @@ static void on_readable(evutil_socket_t fd, short what, void *arg)
         buf_put(&r->got, b, (size_t)n);
         return;
     }
-    event_base_loopbreak(host.base);
+    event_base_loopbreak(fuzz_host.base);
 }
 
 /* Every NUL starts "ok", "error" or "more", then " CONTEXT" or nothing, then "\n". */
@@ -113,7 +71,7 @@ static void write_all(int fd, const uint8_t *data, size_t size)
         ssize_t w = write(fd, data + off, size - off);
         if (w < 0 && errno == EINTR) continue;
         if (w < 0 && errno == EAGAIN) { /* the host reads only while it runs */
-            event_base_loop(host.base, EVLOOP_NONBLOCK);
+            event_base_loop(fuzz_host.base, EVLOOP_NONBLOCK);
             continue;
         }
         if (w <= 0) return; /* the host closed the session (a line too long) */
@@ -127,20 +85,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     util_strlcpy(sa.sun_path, sock_path, sizeof sa.sun_path);
     CHECK(connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0);
-    event_base_loop(host.base, EVLOOP_NONBLOCK); /* accept */
+    event_base_loop(fuzz_host.base, EVLOOP_NONBLOCK); /* accept */
     write_all(fd, data, size);
     shutdown(fd, SHUT_WR);
     struct reader r = {BUF_INIT};
     struct timeval limit = {5, 0};
-    struct event *ev = event_new(host.base, fd, EV_READ | EV_PERSIST | EV_TIMEOUT, on_readable, &r);
+    struct event *ev =
+        event_new(fuzz_host.base, fd, EV_READ | EV_PERSIST | EV_TIMEOUT, on_readable, &r);
     event_add(ev, &limit);
-    event_base_dispatch(host.base);
+    event_base_dispatch(fuzz_host.base);
     event_free(ev);
     close(fd);
     CHECK(r.got.len >= 9 && !memcmp(r.got.p, "luatrade ", 9));
     check_terminators(r.got.p, r.got.len);
     buf_free(&r.got);
-    event_base_loop(host.base, EVLOOP_NONBLOCK); /* the host notices the close */
-    feed(20);
+    event_base_loop(fuzz_host.base, EVLOOP_NONBLOCK); /* the host notices the close */
+    fuzz_host_feed(20);
     return 0;
 }
