@@ -19,10 +19,9 @@
 #include "bus.h"
 #include "clock.h"
 #include "event_log.h"
+#include "fixture_instruments.h"
 #include "instrument.h"
 #include "util.h"
-
-static struct instruments ins;
 
 /* Every malloc, calloc and realloc in the process, counted (free needs no wrapper:
  * the __libc_ functions share one heap). Not under AddressSanitizer, which owns the
@@ -52,22 +51,6 @@ void *realloc(void *p, size_t n)
     return __libc_realloc(p, n);
 }
 #endif
-
-static int setup(void **s)
-{
-    struct err e;
-    struct instrument aapl = {"AAPL", 2, 1, 0, 1};
-    struct instrument btc = {"BTC-USD", 2, 1, 8, 1};
-    assert_int_equal(instruments_add(&ins, &aapl, &e), 0);
-    assert_int_equal(instruments_add(&ins, &btc, &e), 1);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    instruments_free(&ins);
-    return 0;
-}
 
 static struct event quote_ev(uint64_t seq, int sym)
 {
@@ -655,5 +638,5 @@ int main(void)
         cmocka_unit_test(test_totals_at),
         cmocka_unit_test(test_latest_no_alloc),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, instruments_setup, instruments_teardown);
 }

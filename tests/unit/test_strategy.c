@@ -15,22 +15,12 @@
 
 #include "bus.h"
 #include "config.h"
+#include "fixture_host.h"
 #include "host.h"
 #include "log.h"
 #include "sbx_watchdog.h"
 #include "strategy.h"
 #include "util.h"
-
-static char dir[64];
-static char script[256];
-
-static void write_script(const char *text)
-{
-    FILE *f = fopen(script, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 struct fixture {
     struct config cfg;
@@ -39,26 +29,10 @@ struct fixture {
 
 static int setup(void **state)
 {
-    log_set_level(LOG_WARN);
-    util_strlcpy(dir, "/tmp/luatrade-strategy-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(script, sizeof script, "%s/s.lua", dir);
-    write_script("strategy { name = 's' }\n"
-                 "function on_start() state.n = (state.n or 0) + 1 end\n");
-    char text[1024];
-    snprintf(text, sizeof text,
-             "return { clock = 'sim', reload = { watch = false },\n"
-             "  feed = { symbols = { AAPL = { price = 10 } } },\n"
-             "  strategies = { { script = '%s' } } }",
-             script);
     struct fixture *fx = xcalloc(1, sizeof *fx);
-    struct err e;
-    struct sbx_watchdog *wd = sbx_watchdog_new(&e);
-    assert_non_null(wd);
-    if (config_load_text("test.lua", text, strlen(text), wd, &fx->cfg, &e) != 0)
-        fail_msg("config: %s", e.msg);
-    sbx_watchdog_free(wd);
-    if (host_init(&fx->h, &fx->cfg, &e) != 0) fail_msg("host_init: %s", e.msg);
+    fixture_host_start(&fx->cfg, &fx->h, "/tmp/luatrade-strategy-XXXXXX",
+                       "strategy { name = 's' }\n"
+                       "function on_start() state.n = (state.n or 0) + 1 end\n");
     *state = fx;
     return 0;
 }
@@ -66,11 +40,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    host_fini(&fx->h);
-    config_free(&fx->cfg);
+    fixture_host_stop(&fx->cfg, &fx->h);
     free(fx);
-    unlink(script);
-    rmdir(dir);
     return 0;
 }
 

@@ -19,14 +19,12 @@
 
 #include "bus.h"
 #include "config.h"
+#include "fixture_host.h"
 #include "host.h"
 #include "log.h"
 #include "sbx_watchdog.h"
 #include "strategy.h"
 #include "util.h"
-
-static char dir[64];
-static char script[256];
 
 /* Every callback reports the parameters it sees as a signal "p". */
 static const char SCRIPT[] =
@@ -36,14 +34,6 @@ static const char SCRIPT[] =
     "function on_start() report() end\n"
     "function on_stop() report() end\n"
     "function on_reload() report() end\n";
-
-static void write_script(const char *text)
-{
-    FILE *f = fopen(script, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
 
 struct fixture {
     struct config cfg;
@@ -67,25 +57,8 @@ static double seen_fast(void)
 
 static int setup(void **state)
 {
-    log_set_level(LOG_WARN);
-    util_strlcpy(dir, "/tmp/luatrade-admin-XXXXXX", sizeof dir);
-    assert_non_null(mkdtemp(dir));
-    snprintf(script, sizeof script, "%s/s.lua", dir);
-    write_script(SCRIPT);
-    char text[1024];
-    snprintf(text, sizeof text,
-             "return { clock = 'sim', reload = { watch = false },\n"
-             "  feed = { symbols = { AAPL = { price = 10 } } },\n"
-             "  strategies = { { script = '%s' } } }",
-             script);
     struct fixture *fx = xcalloc(1, sizeof *fx);
-    struct err e;
-    struct sbx_watchdog *wd = sbx_watchdog_new(&e);
-    assert_non_null(wd);
-    if (config_load_text("test.lua", text, strlen(text), wd, &fx->cfg, &e) != 0)
-        fail_msg("config: %s", e.msg);
-    sbx_watchdog_free(wd);
-    if (host_init(&fx->h, &fx->cfg, &e) != 0) fail_msg("host_init: %s", e.msg);
+    fixture_host_start(&fx->cfg, &fx->h, "/tmp/luatrade-admin-XXXXXX", SCRIPT);
     bus_subscribe(fx->h.bus, EV_BIT(EV_SIGNAL_GENERATED), on_signal, NULL);
     fx->st = strategies_find(fx->h.strategies, "s");
     assert_non_null(fx->st);
@@ -96,13 +69,10 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    host_fini(&fx->h);
-    config_free(&fx->cfg);
+    fixture_host_stop(&fx->cfg, &fx->h);
     free(fx);
     cJSON_Delete(seen);
     seen = NULL;
-    unlink(script);
-    rmdir(dir);
     return 0;
 }
 

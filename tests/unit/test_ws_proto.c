@@ -11,27 +11,10 @@
 
 #include "buf.h"
 #include "event.h"
+#include "fixture_instruments.h"
 #include "instrument.h"
 #include "util.h"
 #include "ws_internal.h"
-
-static struct instruments ins;
-
-static int setup(void **s)
-{
-    struct err e;
-    struct instrument aapl = {"AAPL", 2, 1, 0, 1};
-    struct instrument btc = {"BTC-USD", 2, 1, 8, 1};
-    assert_int_equal(instruments_add(&ins, &aapl, &e), 0);
-    assert_int_equal(instruments_add(&ins, &btc, &e), 1);
-    return 0;
-}
-
-static int teardown(void **s)
-{
-    instruments_free(&ins);
-    return 0;
-}
 
 static void test_accept_key(void **s)
 {
@@ -234,5 +217,5 @@ int main(void)
         cmocka_unit_test(test_bad_messages),     cmocka_unit_test(test_round_next),
         cmocka_unit_test(test_conflated_fields),
     };
-    return cmocka_run_group_tests(tests, setup, teardown);
+    return cmocka_run_group_tests(tests, instruments_setup, instruments_teardown);
 }
