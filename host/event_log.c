@@ -359,6 +359,59 @@ int event_filter_match(const struct event_filter *f, enum event_type type, int s
     return 0;
 }
 
+/* Calls fn on each non-empty item of the comma-separated list. Returns 0, or -1 (e). */
+static int each_item(const char *list, int (*fn)(const char *item, void *arg, struct err *e),
+                     void *arg, struct err *e)
+{
+    int n = 0;
+    for (const char *p = list; *p;) {
+        size_t len = strcspn(p, ",");
+        char item[64];
+        if (len >= sizeof item) return err_set(e, "\"%.20s...\" is too long", p);
+        if (len && ++n > EVENT_LIST_MAX) return err_set(e, "more than %d items", EVENT_LIST_MAX);
+        memcpy(item, p, len);
+        item[len] = '\0';
+        if (len && fn(item, arg, e) != 0) return -1;
+        p += len + (p[len] == ',');
+    }
+    return 0;
+}
+
+static int add_type(const char *item, void *arg, struct err *e)
+{
+    int t = event_type_parse(item);
+    if (t < 0) return err_set(e, "unknown event type \"%s\"", item);
+    *(uint64_t *)arg |= EV_BIT(t);
+    return 0;
+}
+
+int event_types_parse(const char *list, uint64_t *mask, struct err *e)
+{
+    return each_item(list, add_type, mask, e);
+}
+
+struct sym_list {
+    const struct instruments *ins;
+    int *syms, *n;
+};
+
+static int add_symbol(const char *item, void *arg, struct err *e)
+{
+    struct sym_list *l = arg;
+    int id = instruments_find(l->ins, item);
+    if (id < 0) return err_set(e, "unknown symbol \"%s\"", item);
+    l->syms[(*l->n)++] = id;
+    return 0;
+}
+
+int event_symbols_parse(const char *list, const struct instruments *ins, int *syms, int *nsyms,
+                        struct err *e)
+{
+    struct sym_list l = {ins, syms, nsyms};
+    *nsyms = 0;
+    return each_item(list, add_symbol, &l, e);
+}
+
 /* The ring a reader with filter f reads: the other ring when f excludes market data. */
 static struct ring *ring_for(const struct event_log *l, const struct event_filter *f)
 {

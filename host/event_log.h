@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "err.h"
 #include "event.h"
 #include "instrument.h"
 
@@ -46,6 +47,15 @@ struct event_filter {
     int nsyms;       /* 0: every symbol */
 };
 int event_filter_match(const struct event_filter *f, enum event_type type, int sym);
+
+/* The lists readers give (REST's ?types= and ?symbols=, the console's tail()):
+ * comma-separated names, empty items skipped, at most EVENT_LIST_MAX items. Types are
+ * ORed into *mask; symbols become instrument ids in syms (room for EVENT_LIST_MAX),
+ * counted in *nsyms. Return 0, or -1 with e naming the bad item. */
+#define EVENT_LIST_MAX 64
+int event_types_parse(const char *list, uint64_t *mask, struct err *e);
+int event_symbols_parse(const char *list, const struct instruments *ins, int *syms, int *nsyms,
+                        struct err *e);
 
 /* The lowest sequence number from which the log holds every event a reader with
  * filter f may want (the ring that covers f: the non-market ring when f excludes

@@ -314,6 +314,15 @@ static const char *method_name(unsigned m)
     }
 }
 
+unsigned http_method_parse(const char *name)
+{
+    for (unsigned m = HTTP_GET; name && m <= HTTP_PATCH; m <<= 1)
+        if ((m & (HTTP_GET | HTTP_POST | HTTP_PUT | HTTP_DELETE | HTTP_PATCH)) &&
+            !strcmp(method_name(m), name))
+            return m;
+    return 0;
+}
+
 static const char *reason_phrase(int status)
 {
     switch (status) {

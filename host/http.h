@@ -122,6 +122,8 @@ size_t http_body_len(struct http_req *r);
  * result is owned by the request. */
 struct cJSON *http_body_json(struct http_req *r, int want_object);
 unsigned http_method(const struct http_req *r);
+/* The method bit named ("GET", "POST", "PUT", "DELETE", "PATCH"), or 0. */
+unsigned http_method_parse(const char *name);
 const char *http_path(const struct http_req *r);
 /* "127.0.0.1:53412"; for an in-process call, its who */
 const char *http_peer(const struct http_req *r);

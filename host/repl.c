@@ -366,9 +366,12 @@ static int clear_stale(const char *path, struct err *e)
         return err_set(e, "console: %s exists and is not a socket; move it away", path);
     struct sockaddr_un sa = {.sun_family = AF_UNIX};
     util_strlcpy(sa.sun_path, path, sizeof sa.sun_path);
-    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    /* non-blocking: a live host with a full backlog answers EAGAIN instead of
+     * holding this start */
+    int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
     int live = fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
     int why = errno;
+    live = live || (fd >= 0 && why == EAGAIN);
     if (fd >= 0) close(fd);
     if (live) return err_set(e, "console: a host is already listening on %s", path);
     if (why != ECONNREFUSED && why != ENOENT)

@@ -14,8 +14,8 @@
 #include <string.h>
 
 #include "event.h"
+#include "event_log.h"
 #include "host.h"
-#include "instrument.h"
 #include "repl_admin_lua.h"
 #include "repl_internal.h"
 #include "sbx.h"
@@ -54,47 +54,6 @@ static int l_attach(lua_State *L)
     return 1;
 }
 
-/* A comma-separated list of event types into *mask. */
-static void parse_types(lua_State *L, const char *list, uint64_t *mask)
-{
-    char name[48];
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ", ");
-        if (n && n < sizeof name) {
-            memcpy(name, p, n);
-            name[n] = 0;
-            if (!strcmp(name, "all")) *mask = 0;
-            else {
-                int t = event_type_parse(name);
-                if (t < 0) luaL_error(L, "tail: unknown event type '%s'", name);
-                *mask |= EV_BIT(t);
-            }
-        } else if (n) {
-            luaL_error(L, "tail: unknown event type '%.40s...'", p);
-        }
-        p += n + (p[n] != 0);
-    }
-}
-
-/* tail{symbols = "AAPL,MSFT"} into the session's filter. */
-static void parse_symbols(lua_State *L, struct repl_session *s, const char *list)
-{
-    const struct instruments *ins = &s->r->h->instruments;
-    char name[32];
-    for (const char *p = list; *p;) {
-        size_t n = strcspn(p, ", ");
-        if (n) {
-            snprintf(name, sizeof name, "%.*s", (int)MIN(n, sizeof name - 1), p);
-            int id = instruments_find(ins, name);
-            if (id < 0) luaL_error(L, "tail: unknown symbol '%s'", name);
-            if (s->tail.filter.nsyms == REPL_TAIL_SYMS)
-                luaL_error(L, "tail: at most %d symbols", REPL_TAIL_SYMS);
-            s->tail.syms[s->tail.filter.nsyms++] = id;
-        }
-        p += n + (p[n] != 0);
-    }
-}
-
 static const char *opt_string(lua_State *L, const char *key)
 {
     lua_pushstring(L, key);
@@ -125,9 +84,15 @@ static int l_tail(lua_State *L)
     } else if (!lua_isnoneornil(L, 1)) {
         return luaL_error(L, "tail: expected nothing, a list of event types or a table");
     }
-    if (types) parse_types(L, types, &t->filter.types);
-    else t->filter.types = ~(EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR));
-    if (syms) parse_symbols(L, s, syms);
+    struct err e;
+    t->filter.types = 0; /* "all": every type */
+    if (!types) t->filter.types = ~(EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR));
+    else if (strcmp(types, "all") && event_types_parse(types, &t->filter.types, &e) != 0)
+        return luaL_error(L, "tail: %s", e.msg);
+    if (types && strcmp(types, "all") && !t->filter.types)
+        return luaL_error(L, "tail: no event type named (\"all\" for every type)");
+    if (syms && event_symbols_parse(syms, &s->r->h->instruments, t->syms, &t->filter.nsyms, &e))
+        return luaL_error(L, "tail: %s", e.msg);
     t->requested = 1; /* repl.c starts the stream when the chunk is done */
     return 0;
 }

@@ -145,21 +145,6 @@ static int push_reply(lua_State *L, void *ud)
     return 2;
 }
 
-static unsigned method_bit(const char *m)
-{
-    static const struct {
-        const char *name;
-        unsigned bit;
-    } v[] = {{"GET", HTTP_GET},
-             {"POST", HTTP_POST},
-             {"PUT", HTTP_PUT},
-             {"DELETE", HTTP_DELETE},
-             {"PATCH", HTTP_PATCH}};
-    for (size_t i = 0; m && i < ARRAY_LEN(v); i++)
-        if (!strcmp(m, v[i].name)) return v[i].bit;
-    return 0;
-}
-
 /* The request on the stack (method, path, body above base + 1) is made; its status and
  * reply are pushed for the driver's continue. Returns 0, or -1 with the message out. */
 static int make_call(struct repl_session *s, int base)
@@ -167,7 +152,7 @@ static int make_call(struct repl_session *s, int base)
     struct sbx *x = s->admin;
     lua_State *L = sbx_lua(x);
     struct host *h = s->r->h;
-    unsigned m = method_bit(lua_tostring(L, base + 2));
+    unsigned m = http_method_parse(lua_tostring(L, base + 2));
     const char *path = lua_tostring(L, base + 3);
     struct rest_call c = {.s = s};
     if (!m || !path || path[0] != '/') {

@@ -28,7 +28,6 @@ struct audit;
                                      the whole pending chunk again */
 #define REPL_REPLY_MAX (8u << 20) /* output kept for one reply; the rest is dropped */
 #define REPL_ID_MAX    64
-#define REPL_TAIL_SYMS 16
 
 enum repl_status { REPL_OK, REPL_ERROR, REPL_MORE };
 
@@ -48,9 +47,10 @@ struct repl_tail {
     int active;
     int logs; /* stream log lines too */
     struct event_filter filter;
-    int syms[REPL_TAIL_SYMS];
+    int syms[EVENT_LIST_MAX];
     uint64_t log_after, ev_after; /* resume points */
-    uint64_t dropped;             /* lines skipped while the client did not read */
+    uint64_t skipped_logs;        /* skipped while the client did not read: log lines, */
+    uint64_t skipped_to;          /* and events up to this seq (0: none) */
     struct event *timer;
 };
 

@@ -5,8 +5,8 @@
  * from the log ring (log_ring.h) and the recent-events log (event_log.h), every
  * TAIL_PERIOD_MS, at most TAIL_BATCH of each per look. Log lines go out as written;
  * events as their JSON, one per line. A client that does not read is not allowed to
- * grow the host's memory: while its unsent output is past REPL_OUT_LOW the stream skips
- * ahead, and says how many lines it skipped once it catches up. */
+ * grow the host's memory: while its unsent output is past TAIL_OUT_MAX the stream skips
+ * ahead, and says what it skipped once the client catches up. */
 #include <event2/event.h>
 #include <string.h>
 
@@ -40,15 +40,18 @@ static void on_tick(evutil_socket_t fd, short what, void *arg)
     struct repl_tail *t = &s->tail;
     struct host *h = s->r->h;
     if (repl_unsent(s) > TAIL_OUT_MAX) { /* the client is not reading: skip ahead */
-        uint64_t ll = h->logs ? log_ring_last(h->logs) : 0, el = event_log_last(h->events);
-        t->dropped += (ll - t->log_after) + (el - t->ev_after);
-        t->log_after = ll, t->ev_after = el;
+        uint64_t ll = h->logs ? log_ring_last(h->logs) : 0;
+        if (t->logs) t->skipped_logs += ll - t->log_after;
+        t->log_after = ll;
+        t->skipped_to = t->ev_after = event_log_last(h->events);
         return;
     }
-    if (t->dropped) {
-        repl_outf(s, "... %llu lines skipped (the console did not keep up)\n",
-                  (unsigned long long)t->dropped);
-        t->dropped = 0;
+    if (t->skipped_to) { /* events are not counted: that would format each one */
+        repl_outf(s,
+                  "... the console did not keep up: skipped %llu log lines and the events up "
+                  "to seq %llu\n",
+                  (unsigned long long)t->skipped_logs, (unsigned long long)t->skipped_to);
+        t->skipped_logs = t->skipped_to = 0;
     }
     if (t->logs && h->logs)
         t->log_after = log_ring_scan(h->logs, t->log_after, TAIL_BATCH, on_log_line, s);
@@ -61,7 +64,7 @@ void repl_tail_start(struct repl_session *s)
     struct repl_tail *t = &s->tail;
     struct host *h = s->r->h;
     t->active = 1;
-    t->dropped = 0;
+    t->skipped_logs = t->skipped_to = 0;
     t->log_after = h->logs ? log_ring_last(h->logs) : 0;
     t->ev_after = event_log_last(h->events);
     uint64_t quiet = EV_BIT(EV_MARKET_DATA) | EV_BIT(EV_BAR);

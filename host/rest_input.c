@@ -92,70 +92,23 @@ int rest_symbol(struct http_req *r, const struct host *h, const char *s)
     return id;
 }
 
-/* Calls fn on each non-empty item of the comma-separated list s (at most
- * REST_LIST_MAX); fn returns -1 after replying. */
-static int each_item(struct http_req *r, const char *name, const char *s,
-                     int (*fn)(struct http_req *r, const char *item, void *arg), void *arg)
-{
-    int n = 0;
-    while (*s) {
-        size_t len = strcspn(s, ",");
-        char item[64];
-        if (len >= sizeof item || ++n > REST_LIST_MAX) {
-            http_reply_error(r, 400, "bad_request", "query parameter %s: too long", name);
-            return -1;
-        }
-        memcpy(item, s, len);
-        item[len] = '\0';
-        if (len && fn(r, item, arg) != 0) return -1;
-        s += len + (s[len] == ',');
-    }
-    return 0;
-}
-
-static int add_type(struct http_req *r, const char *item, void *arg)
-{
-    int t = event_type_parse(item);
-    if (t < 0) {
-        http_reply_error(r, 400, "bad_request", "unknown event type \"%s\"", item);
-        return -1;
-    }
-    *(uint64_t *)arg |= EV_BIT(t);
-    return 0;
-}
-
 int rest_query_types(struct http_req *r, const char *name, uint64_t *mask)
 {
     const char *s = http_query(r, name);
+    struct err e;
     *mask = 0;
-    return s ? each_item(r, name, s, add_type, mask) : 0;
-}
-
-struct sym_list {
-    const struct host *h;
-    int *syms;
-    int n;
-};
-
-static int add_symbol(struct http_req *r, const char *item, void *arg)
-{
-    struct sym_list *l = arg;
-    int id = instruments_find(&l->h->instruments, item);
-    if (id < 0) {
-        http_reply_error(r, 400, "bad_request", "unknown symbol \"%s\"", item);
-        return -1;
-    }
-    l->syms[l->n++] = id;
-    return 0;
+    if (!s || event_types_parse(s, mask, &e) == 0) return 0;
+    http_reply_error(r, 400, "bad_request", "query parameter %s: %s", name, e.msg);
+    return -1;
 }
 
 int rest_query_symbols(struct http_req *r, const struct host *h, const char *name, int *syms,
                        int *nsyms)
 {
     const char *s = http_query(r, name);
-    struct sym_list l = {h, syms, 0};
+    struct err e;
     *nsyms = 0;
-    if (s && each_item(r, name, s, add_symbol, &l) != 0) return -1;
-    *nsyms = l.n;
-    return 0;
+    if (!s || event_symbols_parse(s, &h->instruments, syms, nsyms, &e) == 0) return 0;
+    http_reply_error(r, 400, "bad_request", "query parameter %s: %s", name, e.msg);
+    return -1;
 }

@@ -12,7 +12,7 @@
 struct cJSON;
 struct host;
 
-#define REST_LIST_MAX 64 /* names in a comma-separated query list */
+#define REST_LIST_MAX EVENT_LIST_MAX /* names in a comma-separated query list */
 
 /* --- rest_input.c --- */
 

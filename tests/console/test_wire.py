@@ -105,6 +105,16 @@ def test_protocol():
         assert "string.format\n" in w.line("\0complete string.fo")[2]
         assert w.line("\0complete ret")[2] == "return\n"
         assert w.line("\0unknown")[0] == "error"
+        # bad tail() filters are refused before any stream starts
+        for code, want in (('tail("NOPE")', 'unknown event type "NOPE"'),
+                           ('tail("")', "no event type named"),
+                           ('tail{symbols = "ZZZ"}', 'unknown symbol "ZZZ"')):
+            st, _, out = w.line(code)
+            assert st == "error" and want in out, (code, out)
+        # api_call takes the methods REST has, and nothing else
+        assert w.ok("api_call('GET', '/api/portfolio').kill") == "false"
+        st, _, out = w.line("api_call('BREW', '/api/portfolio')")
+        assert st == "error" and "expected a method" in out, out
         # a stray stop (it raced a stream's end) gets no reply: the next one is 1+1's
         w.s.sendall(b"\0stop\n")
         assert w.line("1+1") == ("ok", "", "2\n")
@@ -350,10 +360,29 @@ def test_output_bounds():
         w.close()
 
 
+def test_tail_skips_ahead_for_a_slow_reader():
+    """A tail() client that does not read: the host skips ahead instead of queueing, and
+    says what it skipped once the client reads again."""
+    with ConsoleHost(rate=20000) as h:
+        slow, probe = Wire(h.sock), Wire(h.sock)
+        slow.s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        slow.s.sendall(b'tail("all")\n')
+        start = int(probe.ok("events(1)[1].seq"))
+        while int(probe.ok("events(1)[1].seq")) < start + 60000:  # about 3 s of feed
+            pass
+        got = b""
+        while b"did not keep up: skipped" not in got:
+            chunk = slow.s.recv(1 << 20)
+            assert chunk, got[-300:]
+            got += chunk
+        assert re.search(rb"skipped \d+ log lines and the events up to seq \d+", got)
+        slow.close()
+        probe.close()
+
 if __name__ == "__main__":
     main([test_socat_request_response, test_protocol, test_attach_budget_and_audit,
           test_helpers_are_rest_calls, test_helpers_without_web_server,
           test_runaway_admin_chunks_stopped, test_tail_streams_until_stopped,
           test_other_uid_refused, test_stale_socket_replaced_live_one_kept, test_limits,
           test_client_that_never_reads, test_strategy_faulted_by_its_callback_during_a_chunk,
-          test_output_bounds])
+          test_output_bounds, test_tail_skips_ahead_for_a_slow_reader])
