@@ -55,15 +55,17 @@ class Console(Pty):
     """`luatrade console ARGS` on a pty in the host's directory (so the default socket
     var/luatrade.sock is the host's), with its own history file unless given."""
 
-    def __init__(self, host=None, args=(), history=None, env=None, cwd=None, user=None):
+    def __init__(self, host=None, args=(), history=None, env=None, cwd=None, user=None,
+                 binary=BIN):
         """history: the history file (default: a new one in a scratch directory); False:
-        LUATRADE_HISTORY unset."""
+        LUATRADE_HISTORY unset. binary: the client to run (another user may need a copy
+        outside a private checkout)."""
         if history is None:
             history = os.path.join(tempfile.mkdtemp(prefix="luatrade-hist-"), "history")
         self.history = history
         self.last_prompt = None
         e = {"LUATRADE_HISTORY": history or None, **(env or {})}
-        super().__init__([BIN, "console", *args], env=e, user=user,
+        super().__init__([binary, "console", *args], env=e, user=user,
                          cwd=cwd or (host.dir if host else None))
 
     def prompt(self, which=PROMPT, timeout=10.0):

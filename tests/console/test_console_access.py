@@ -10,11 +10,12 @@ who may connect"), with the interactive client on a pty:
 Running as another user needs root (CI runs the suite as root); without it the test
 fails rather than pass without checking anything."""
 import os
+import shutil
 import signal
 import stat
 import tempfile
 
-from console_harness import Console, ConsoleHost
+from console_harness import BIN, Console, ConsoleHost
 from harness import main
 
 PLAIN = dict(strategies="", wait_started=False)
@@ -28,11 +29,15 @@ def open_dirs_to_others(h):
 
 
 def nobody_console(h):
+    """The client as `nobody`, run from a copy in a directory it may enter: the checkout
+    (a CI clone in a 0700 temporary directory, say) need not be."""
     assert os.geteuid() == 0, "this test runs as root (CI does) to act as another user"
     hist = tempfile.mkdtemp(prefix="luatrade-hist-")
     os.chmod(hist, 0o777)
+    binary = shutil.copy(BIN, os.path.join(hist, "luatrade"))
+    os.chmod(binary, 0o755)
     return Console(h, user="nobody", history=os.path.join(hist, "history"),
-                   env={"HOME": hist})
+                   env={"HOME": hist}, binary=binary)
 
 
 def test_other_user_refused_by_socket_mode():
