@@ -32,7 +32,7 @@ packages=(
     tzdata python3
     # libraries the host links
     libevent-dev libcjson-dev libpq-dev libhiredis-dev libwslay-dev
-    libcurl4-openssl-dev libedit-dev libssl-dev
+    libcurl4-openssl-dev libedit-dev libssl-dev zlib1g-dev
     # unit tests
     libcmocka-dev
     # fuzzing (libFuzzer comes with clang's runtime) and the formatting check
