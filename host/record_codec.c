@@ -231,8 +231,8 @@ static int get_head(struct rec_state *s, uint8_t tag, const uint8_t *p, size_t n
     uint64_t dt = 0, idx = tag >> TAG_SYM_SHIFT;
     if ((tag & TAG_TIME) && get_varint(p, n, pos, &dt, why)) return -1;
     if ((tag & TAG_TIME) && dt == 0) return *why = "zero time delta with the time flag", -1;
-    if (dt > (uint64_t)(INT64_MAX - s->last_us)) return *why = "time out of range", -1;
-    s->last_us += (int64_t)dt;
+    if (dt > (uint64_t)INT64_MAX - (uint64_t)s->last_us) return *why = "time out of range", -1;
+    s->last_us = (int64_t)((uint64_t)s->last_us + dt);
     out->ts_us = s->last_us;
     if (idx == TAG_SYM_ESC && get_varint(p, n, pos, &idx, why)) return -1;
     if ((tag & TAG_KIND_MASK) == KIND_TIMERS) return 0;

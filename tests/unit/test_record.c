@@ -738,6 +738,78 @@ static void test_corrupt(void **state)
     free(raw);
 }
 
+/* Decodes bytes as one record against a state at last_us with two symbols (tick 5). */
+static const char *decode(int64_t last_us, const uint8_t *b, size_t n, struct replay_item *out)
+{
+    struct instruments ins = {0};
+    add(&ins, "A", 2, 5, 0, 1);
+    add(&ins, "B", 2, 5, 0, 1);
+    struct rec_state st;
+    rec_state_init(&st, &ins, last_us);
+    size_t pos = 0;
+    const char *why = NULL;
+    int rc = rec_decode(&st, b, n, &pos, out, &why);
+    assert_true(rc == 0 ? why == NULL && pos == n : why != NULL);
+    rec_state_fini(&st);
+    instruments_free(&ins);
+    return why;
+}
+
+/* The record decoder's limits, on hand-made bytes (tag: kind | 4 time | 8 seq | 16 raw |
+ * symbol << 5). */
+static void test_decoder_limits(void **state)
+{
+    struct replay_item it;
+    const uint8_t max_dt[] = {0x06, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x7f};
+    assert_null(decode(-1, max_dt, sizeof max_dt, &it)); /* -1 + INT64_MAX */
+    assert_int_equal(it.kind, REPLAY_TIMERS);
+    assert_int_equal(it.ts_us, INT64_MAX - 1);
+    assert_string_equal(decode(1, max_dt, sizeof max_dt, &it), "time out of range");
+    const uint8_t past[] = {0x06, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01};
+    assert_null(decode(INT64_MIN, past, sizeof past, &it)); /* INT64_MIN + 2^63 = 0 */
+    assert_int_equal(it.ts_us, 0);
+    assert_string_equal(decode(0, past, sizeof past, &it), "time out of range");
+    const uint8_t long_varint[] = {0x06, 0x80, 0x80, 0x80, 0x80, 0x80,
+                                   0x80, 0x80, 0x80, 0x80, 0x02};
+    assert_string_equal(decode(0, long_varint, sizeof long_varint, &it),
+                        "varint longer than 64 bits");
+    const uint8_t cut[] = {0x06, 0x80};
+    assert_string_equal(decode(0, cut, sizeof cut, &it),
+                        "record truncated at the end of its block");
+    const uint8_t zero_dt[] = {0x06, 0x00};
+    assert_string_equal(decode(0, zero_dt, sizeof zero_dt, &it),
+                        "zero time delta with the time flag");
+    const uint8_t kind3[] = {0x03};
+    assert_string_equal(decode(0, kind3, 1, &it), "unknown record kind");
+    const uint8_t timers_sym[] = {0x22};
+    assert_string_equal(decode(0, timers_sym, 1, &it), "timers record with flags it cannot have");
+    const uint8_t sym2[] = {0x41, 0, 0};
+    assert_string_equal(decode(0, sym2, sizeof sym2, &it),
+                        "symbol index beyond the header's instruments");
+    const uint8_t esc[] = {0xe1, 0x01, 0x02, 0x04}; /* escaped index 1: B, px +1 tick, qty +2 */
+    assert_null(decode(0, esc, sizeof esc, &it));
+    assert_int_equal(it.ev.u.trade.sym, 1);
+    assert_int_equal(it.ev.u.trade.px, 5);
+    assert_int_equal(it.ev.u.trade.qty, 2);
+    assert_int_equal(it.ev.u.trade.n, 1);
+    const uint8_t esc_far[] = {0xe1, 0x80, 0x01, 0x02, 0x04};
+    assert_string_equal(decode(0, esc_far, sizeof esc_far, &it),
+                        "symbol index beyond the header's instruments");
+    /* a delta of 2^62 ticks of 5 overflows; raw, the same delta is fine */
+    const uint8_t big[] = {0x01, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x01, 0x00};
+    assert_string_equal(decode(0, big, sizeof big, &it), "delta out of range");
+    const uint8_t big_raw[] = {0x11, 0x80, 0x80, 0x80, 0x80, 0x80,
+                               0x80, 0x80, 0x80, 0x80, 0x01, 0x00};
+    assert_null(decode(0, big_raw, sizeof big_raw, &it));
+    assert_int_equal(it.ev.u.trade.px, INT64_C(1) << 62);
+    const uint8_t seq[] = {0x09, 0x00, 0x00, 0x2a}; /* n = 42 */
+    assert_null(decode(0, seq, sizeof seq, &it));
+    assert_int_equal(it.ev.u.trade.n, 42);
+    const uint8_t seq_cut[] = {0x09, 0x00, 0x00};
+    assert_string_equal(decode(0, seq_cut, sizeof seq_cut, &it),
+                        "record truncated at the end of its block");
+}
+
 /* A write that fails (RLIMIT_FSIZE) stops the recording for good, logged once; what was
  * written before replays, the partial block as a torn tail. */
 static int stopped_lines;
@@ -882,6 +954,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_open_errors, setup, teardown),
         cmocka_unit_test_setup_teardown(test_torn_tail, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt, setup, teardown),
+        cmocka_unit_test(test_decoder_limits),
         cmocka_unit_test_setup_teardown(test_write_failure, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sim_feed, setup, teardown),
     };
