@@ -215,7 +215,7 @@ static uint8_t *room(struct recorder *r, int64_t *ts)
 
 void recorder_market(struct recorder *r, const struct event *ev)
 {
-    if (ev->type != EV_MARKET_DATA) return;
+    if (!r || ev->type != EV_MARKET_DATA) return;
     int sym = ev->md_kind == MD_QUOTE ? ev->u.quote.sym : ev->u.trade.sym;
     int64_t ts = ev->ts_us;
     uint8_t *p = sym >= 0 && sym < r->ins.n ? room(r, &ts) : NULL;
@@ -230,6 +230,7 @@ void recorder_market(struct recorder *r, const struct event *ev)
 
 void recorder_timers(struct recorder *r, int64_t now_us)
 {
+    if (!r) return;
     uint8_t *p = room(r, &now_us);
     if (!p) {
         r->stats.dropped++;
@@ -248,6 +249,12 @@ void recorder_close(struct recorder *r)
         fdatasync(r->fd);
         close(r->fd);
     }
+    if (r->stats.files)
+        log_info("record", "closed",
+                 "events=%llu markers=%llu bytes=%llu files=%llu dropped=%llu failed=%d",
+                 (unsigned long long)r->stats.events, (unsigned long long)r->stats.markers,
+                 (unsigned long long)r->stats.bytes, (unsigned long long)r->stats.files,
+                 (unsigned long long)r->stats.dropped, r->stats.failed);
     rec_state_fini(&r->st);
     instruments_free(&r->ins);
     free(r->block);

@@ -27,6 +27,8 @@ struct recorder;
  * events). Returns NULL with e ("PATH: what") when the directory or file cannot be made. */
 struct recorder *recorder_open(const char *dir, const struct instruments *ins, uint64_t seed,
                                int64_t start_us, struct err *e);
+/* recorder_market, recorder_timers and recorder_flush do nothing when r is NULL
+ * (recording off), so the host may call them unconditionally. */
 /* Records an EV_MARKET_DATA event (ev->ts_us, md_kind, u.quote or u.trade). Other types
  * are ignored. A time earlier than the previous record's is recorded as that time (a
  * wall clock stepped back), so recorded time never decreases. Allocates nothing; writes
@@ -37,7 +39,7 @@ void recorder_timers(struct recorder *r, int64_t now_us);
 /* Writes what is buffered (the host calls it from its 1 s timer; close does too). After a
  * failed write or open the recorder logs the error once and records nothing more. */
 void recorder_flush(struct recorder *r);
-/* Flushes, syncs and closes the file, frees r. NULL is fine. */
+/* Flushes, syncs (fdatasync) and closes the file, logs the totals, frees r. NULL is fine. */
 void recorder_close(struct recorder *r);
 
 struct recorder_stats {

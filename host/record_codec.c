@@ -14,7 +14,8 @@
  * (0 before the first). A timers record is the tag (with TIME or not) and its delta.
  * Deltas are computed modulo 2^64, so every int64 round-trips; they are divided by the
  * grid step when all of them are multiples of it (the usual case: a one-tick move is one
- * byte), else the record is RAW. On the sim feed a quote takes about 6 bytes and a trade 4.
+ * byte), else the record is RAW. On the sim feed a quote takes 7 bytes and a trade 5 (2
+ * less when the time does not change).
  *
  * The decoder trusts nothing: truncated or overlong varints, an unknown kind, flags a
  * timers record cannot have, a symbol beyond the header, a delta whose product with the

@@ -312,6 +312,10 @@ static void test_clock_back_and_unknown(void **state)
     for (size_t i = 0; i < ARRAY_LEN(in); i++) put(r, &in[i]);
     struct event bar = {.type = EV_BAR, .ts_us = T0 + 1000};
     recorder_market(r, &bar);
+    recorder_market(NULL, &in[0].ev); /* recording off */
+    recorder_timers(NULL, T0);
+    recorder_flush(NULL);
+    recorder_close(NULL);
     struct recorder_stats rs;
     recorder_stats(r, &rs);
     assert_int_equal(rs.events, 3);
