@@ -689,13 +689,31 @@ static int read_sandbox(struct walk *w, int t, struct config *cfg)
     return 0;
 }
 
+/* record = "DIR" (recording on, record.h) or false (off, as when absent). */
+static int read_record(struct walk *w, int t, struct config *cfg)
+{
+    int type = get(w, t, "record");
+    int rc = 0;
+    size_t m = enter(w, "record");
+    if (type == LUA_TSTRING && lua_objlen(w->L, -1) > 0)
+        cfg->record_dir = xstrdup(lua_tostring(w->L, -1));
+    else if (type != LUA_TNIL && !(type == LUA_TBOOLEAN && !lua_toboolean(w->L, -1)))
+        rc = fail(w, "expected a directory (a string like \"var/record/\") or false, got %s",
+                  type == LUA_TSTRING    ? "an empty string"
+                  : type == LUA_TBOOLEAN ? "true"
+                                         : lua_typename(w->L, type));
+    leave(w, m);
+    lua_pop(w->L, 1);
+    return rc;
+}
+
 static int read_root(struct walk *w, int t, struct config *cfg)
 {
-    static const char *keys[] = {"seed",   "mode",       "clock",   "start",   "scripts",
-                                 "feed",   "strategies", "sandbox", "market",  "log",
-                                 "reload", "fail_fast",  "account", "venue",   "journal",
-                                 "risk",   "http",       "ws",      "console", NULL};
-    if (check_keys(w, t, keys)) return -1;
+    static const char *keys[] = {
+        "seed",    "mode",   "clock", "start",  "scripts",   "feed",    "strategies",
+        "sandbox", "market", "log",   "reload", "fail_fast", "account", "venue",
+        "journal", "risk",   "http",  "ws",     "console",   "record",  NULL};
+    if (check_keys(w, t, keys) || read_record(w, t, cfg)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
     if (integer(w, t, "seed", &seed, 0, 9007199254740991.0) || str(w, t, "mode", &cfg->mode) ||
@@ -943,6 +961,7 @@ void config_free(struct config *cfg)
     free(cfg->http_web_dir);
     free(cfg->console_socket);
     free(cfg->session_tz);
+    free(cfg->record_dir);
     free(cfg->var_dir);
     params_free(&cfg->cli_params);
     memset(cfg, 0, sizeof *cfg);

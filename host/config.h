@@ -103,6 +103,8 @@ struct config {
     char *console_socket; /* relative paths are under --var; default luatrade.sock */
     int64_t console_budget_us;
     int64_t console_max_sessions;
+    /* record = "DIR": record market data there (record.h); NULL: off (absent or false) */
+    char *record_dir;
 };
 
 /* Loads path into cfg (zeroed first). The sandbox runs under wd. Returns 0, or -1 with

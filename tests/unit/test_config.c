@@ -229,11 +229,11 @@ static void test_key_errors(void **state)
     load_fails("return { sed = 1 }",
                "t.lua: unknown key 'sed' (expected one of: seed, mode, clock, start, scripts, "
                "feed, strategies, sandbox, market, log, reload, fail_fast, account, venue, "
-               "journal, risk, http, ws, console)");
+               "journal, risk, http, ws, console, record)");
     load_fails("return { [1] = 1 }",
                "t.lua: unknown key a number key (expected one of: seed, mode, clock, start, "
                "scripts, feed, strategies, sandbox, market, log, reload, fail_fast, account, "
-               "venue, journal, risk, http, ws, console)");
+               "venue, journal, risk, http, ws, console, record)");
     load_fails("return { feed = { rat = 1 } }",
                "t.lua: feed: unknown key 'rat' (expected one of: kind, rate, trade_ratio, seed, "
                "symbols)");
@@ -318,6 +318,30 @@ static void test_console_section(void **state)
                "max_sessions)");
     load_fails("return { console = { max_sessions = 0 } }",
                "t.lua: console.max_sessions: expected a number from 1 to 1000, got out of range");
+}
+
+/* record = "DIR" turns recording on (the path as written); false or absent: off. */
+static void test_record_key(void **state)
+{
+    (void)state;
+    struct config cfg;
+    load_ok("return {}", &cfg);
+    assert_null(cfg.record_dir);
+    config_free(&cfg);
+    load_ok("return { record = false }", &cfg);
+    assert_null(cfg.record_dir);
+    config_free(&cfg);
+    load_ok("return { record = 'var/record/' }", &cfg);
+    assert_string_equal(cfg.record_dir, "var/record/");
+    config_free(&cfg);
+    assert_null(cfg.record_dir);
+    load_fails("return { record = true }", "t.lua: record: expected a directory (a string like "
+                                           "\"var/record/\") or false, got true");
+    load_fails("return { record = '' }", "t.lua: record: expected a directory (a string like "
+                                         "\"var/record/\") or false, got an empty string");
+    load_fails("return { record = { dir = 'x' } }",
+               "t.lua: record: expected a directory (a string like \"var/record/\") or false, "
+               "got table");
 }
 
 static void test_http_section(void **state)
@@ -554,6 +578,7 @@ int main(void)
         cmocka_unit_test(test_strategy_errors),  cmocka_unit_test(test_script_errors),
         cmocka_unit_test(test_runaway_config),   cmocka_unit_test(test_metatable_tricks),
         cmocka_unit_test(test_strategy_arg),     cmocka_unit_test(test_lists_must_be_sequences),
+        cmocka_unit_test(test_record_key),
     };
     return cmocka_run_group_tests(tests, setup_wd, teardown_wd);
 }
