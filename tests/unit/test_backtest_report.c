@@ -646,10 +646,14 @@ static void test_big(void **s)
     assert_true(crash && crash < strstr(dd, "\"/>"));
     assert_non_null(strstr(h, "<p class=\"more\">"));
     const char *buys = strstr(h, "<path class=\"buys\" d=\"");
-    assert_true(count(buys, "Z") - count(strstr(buys, "\"/>"), "Z") <= 880 + 1);
+    int markers = 0;
+    for (const char *q = buys, *end = strstr(buys, "\"/>"); q < end; q++) markers += *q == 'Z';
+    assert_true(markers > 100 && markers <= 880 + 1); /* one per pixel column at most */
     free(h);
     char *csv = slurp(subdir(0), "equity.csv", &len);
-    assert_int_equal(count(csv, "\n"), BIG + 1);
+    int lines = 0;
+    for (const char *p = csv; (p = memchr(p, '\n', len - (size_t)(p - csv))); p++) lines++;
+    assert_int_equal(lines, BIG + 1);
     assert_non_null(strstr(csv, "2024-01-06T18:53:20.000000Z,50000.00,0.500000,10.00\n"));
     free(csv);
     free(t);
