@@ -65,9 +65,11 @@ struct bt_trade {
 };
 
 /* Builds the round trips of fills, which must be in time order. A fill that crosses
- * zero closes one trade and opens the next with the rest of its quantity; its notional
- * and commission are split pro rata (the closing part's share truncated, the rest to the
- * new trade, so no unit is lost). Trades come in the order they opened. Returns the
+ * zero closes one trade and opens the next with the rest of its quantity: the reopened
+ * part's notional is rounded on its own and the closing part gets the rest (as portfolio.c
+ * books it, so each trade's pnl + commission is what the portfolio realized over it); the
+ * commission splits pro rata, the closing part's share truncated and the rest to the new
+ * trade (no unit lost). Trades come in the order they opened. Returns the
  * number of trades and sets *out to a malloc'd array the caller frees (NULL when none).
  * A fill with a bad side, symbol or quantity is a caller bug (ASSERT).
  * Trades still open at the end have open = 1 and are valued at the average cost: pnl =
