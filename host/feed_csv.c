@@ -191,7 +191,7 @@ static int sym_add(struct feed_csv *f, const char *name, int fi)
 }
 
 static const char symbol_rule[] =
-    "a symbol (1-15 of A-Z a-z 0-9 . _ : / -, starting with a letter or digit)";
+    "(1-15 of A-Z a-z 0-9 . _ : / -, starting with a letter or digit)";
 
 /* row_symbol past the file's cache: a known symbol, or (open pass, `add`) a new one. */
 static __attribute__((noinline)) int row_symbol_lookup(struct feed_csv *f, struct csv_file *cf,
@@ -206,7 +206,7 @@ static __attribute__((noinline)) int row_symbol_lookup(struct feed_csv *f, struc
         memcpy(name, r->sym, r->sym_len);
         name[r->sym_len] = '\0';
         if (!instrument_symbol_valid(name) || strlen(name) != r->sym_len)
-            return csv_fail_got(fail, line, n, col, "expected %s", symbol_rule);
+            return csv_fail_got(fail, line, n, col, "expected a symbol %s", symbol_rule);
         if (!add)
             return csv_fail_got(fail, line, n, col,
                                 "expected a symbol seen when the file was opened (did the file "
@@ -230,7 +230,7 @@ static inline int row_symbol(struct feed_csv *f, struct csv_file *cf, const stru
     uint64_t k[2];
     if (cf->fixed_sym >= 0) return cf->fixed_sym;
     if (r->sym_len >= SYMBOL_MAX)
-        return csv_fail_got(fail, line, n, cf->layout.col[CSV_COL_SYMBOL], "expected %s",
+        return csv_fail_got(fail, line, n, cf->layout.col[CSV_COL_SYMBOL], "expected a symbol %s",
                             symbol_rule);
     sym_key(r->sym, r->sym_len, k);
     const struct sym_cache *c = &cf->cache[sym_hash(k) >> (64 - SYM_CACHE_BITS)];
@@ -328,7 +328,7 @@ static int file_symbol(struct feed_csv *f, struct csv_file *cf, const char *give
         if (n >= sizeof name || !instrument_symbol_valid(name))
             return err_set(e,
                            "%s: the file has no symbol column and its name gives no valid "
-                           "symbol (%s); name it with SYM=PATH, e.g. AAPL=%s",
+                           "symbol %s; name it with SYM=PATH, e.g. AAPL=%s",
                            cf->path, symbol_rule, cf->path);
     }
     uint64_t k[2];
@@ -587,6 +587,7 @@ static int mem_cmp(const void *a, const void *b)
 static int file_load(struct feed_csv *f, struct csv_file *cf, struct err *e)
 {
     struct csv_record rec;
+    memset(&rec, 0, sizeof rec); /* the fields of the other kind stay 0, as when streamed */
     size_t cap = 0;
     int rc;
     while ((rc = file_read(f, cf, &rec, e)) > 0) {

@@ -722,9 +722,10 @@ static int detect_bare(const char *line, size_t n, int nf, struct csv_layout *L,
         return 0;
     }
     return fail_set(fail, 1,
-                    "expected a header, or rows of time,symbol,price,size[,bid,ask,bid_size,"
-                    "ask_size], time,symbol,open,high,low,close,volume, Yahoo's 7 or Alpha "
-                    "Vantage's 6 columns; got %d columns with column 2 %s",
+                    "expected a header, or rows of ticks (time,symbol,price,size[,bid,ask,"
+                    "bid_size,ask_size]) or bars (time,symbol,open,high,low,close,volume; "
+                    "Yahoo's 7 or Alpha Vantage's 6 columns without a symbol), got %d columns "
+                    "with column 2 %s",
                     nf, symbol ? "not a number" : "a number");
 }
 

@@ -76,7 +76,7 @@ struct csv_grid {
 
 struct csv_fail {
     int col; /* 1-based */
-    char msg[200];
+    char msg[320];
 };
 
 /* The name of a role as messages and docs use it ("price", "bid_size"). */
