@@ -599,7 +599,7 @@ static int file_load(struct feed_csv *f, struct csv_file *cf, struct err *e)
         cf->mem[cf->nmem++].line = cf->lines.line;
     }
     if (rc < 0) return -1;
-    if (!cf->sorted) qsort(cf->mem, cf->nmem, sizeof *cf->mem, mem_cmp);
+    if (!cf->sorted && cf->nmem > 1) qsort(cf->mem, cf->nmem, sizeof *cf->mem, mem_cmp);
     return 0;
 }
 
@@ -619,8 +619,8 @@ static int file_advance(struct feed_csv *f, struct csv_file *cf, struct err *e)
 /* Opens cf for the next pass (and reads it whole when it is a memory file). */
 static int file_start(struct feed_csv *f, struct csv_file *cf, struct err *e)
 {
+    file_state(cf, f->nsym > 0 ? f->nsym - 1 : 0); /* allocated, for every symbol */
     memset(cf->st, 0, (size_t)cf->nst * sizeof *cf->st);
-    file_state(cf, f->nsym > 0 ? f->nsym - 1 : 0);
     cf->any_row = 0;
     if (csv_lines_open(&cf->lines, cf->path, e) < 0) return -1;
     if (cf->lines.size != cf->size)

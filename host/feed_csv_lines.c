@@ -2,9 +2,9 @@
  *
  * The buffer holds buf[pos..len) unread; csv_lines_more moves an incomplete last line
  * to the front and reads behind it, so a line is always contiguous. Reads ask zlib for
- * all the free space (up to 1 MiB): for plain files zlib then reads straight into our
- * buffer, for gzip files it inflates into it. At the end of the input zlib reports a
- * gzip stream cut short as Z_BUF_ERROR, which is an error here, not a silent end. */
+ * all the free space (up to 1 MiB, or CSV_LINES_READ): for plain files zlib then reads
+ * straight into our buffer, for gzip files it inflates into it. At the end of the input zlib
+ * reports a gzip stream cut short as Z_BUF_ERROR, which is an error here, not a silent end. */
 #include "feed_csv_lines.h"
 
 #include <errno.h>
@@ -14,15 +14,20 @@
 
 #include "util.h"
 
-#define READ_BYTES   (1u << 20) /* the buffer, and so the longest line */
-#define ZLIB_BUFFER  (256u << 10)
-#define UTF8_BOM     "\xef\xbb\xbf"
+#define READ_BYTES  (1u << 20) /* the buffer, and so the longest line */
+#define ZLIB_BUFFER (256u << 10)
+#define UTF8_BOM    "\xef\xbb\xbf"
+/* Bytes asked of zlib per read (at most the buffer's free space). The fuzz build makes
+ * it small, so that lines straddle reads and the buffer is compacted often. */
+#ifndef CSV_LINES_READ
+#define CSV_LINES_READ READ_BYTES
+#endif
 #define UTF8_BOM_LEN 3
 
 static int fill(struct csv_lines *r, struct err *e)
 {
     int errnum = Z_OK;
-    int got = gzread(r->gz, r->buf + r->len, (unsigned)(r->cap - r->len));
+    int got = gzread(r->gz, r->buf + r->len, (unsigned)MIN(r->cap - r->len, CSV_LINES_READ));
     if (got < 0) {
         const char *msg = gzerror(r->gz, &errnum);
         return err_set(e, "%s: read error: %s", r->path, errnum == Z_ERRNO ? strerror(errno) : msg);

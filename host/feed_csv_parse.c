@@ -71,11 +71,6 @@ static inline int is_digit(char c)
     return (unsigned char)(c - '0') < 10;
 }
 
-static inline int at_field_end(const char *q, const char *end)
-{
-    return q && (q == end || *q == ',');
-}
-
 /* SWAR digit runs (little-endian only; elsewhere the byte loops do all the work): the
  * common number is read 8 bytes at a time instead of a branch per digit. Callers load
  * whole 8-byte chunks only from inside the line. */
@@ -218,13 +213,24 @@ int csv_parse_number(const char *s, size_t n, struct csv_dec *out)
     return dec_field(s, s, s + n, s + n, out);
 }
 
-/* The largest mantissa that k more decimal places keep below CSV_MAX_UNITS. */
-#define UNITS_LIMIT(k) ((uint64_t)(CSV_MAX_UNITS - 1) / pow10_u64[k])
-static const uint64_t units_limit[16] = {
-    UNITS_LIMIT(0),  UNITS_LIMIT(1),  UNITS_LIMIT(2),  UNITS_LIMIT(3),
-    UNITS_LIMIT(4),  UNITS_LIMIT(5),  UNITS_LIMIT(6),  UNITS_LIMIT(7),
-    UNITS_LIMIT(8),  UNITS_LIMIT(9),  UNITS_LIMIT(10), UNITS_LIMIT(11),
-    UNITS_LIMIT(12), UNITS_LIMIT(13), UNITS_LIMIT(14), UNITS_LIMIT(15)};
+/* The largest mantissa that k more decimal places keep below CSV_MAX_UNITS:
+ * (2^53 - 1) / 10^k. */
+static const uint64_t units_limit[16] = {UINT64_C(9007199254740991),
+                                         UINT64_C(900719925474099),
+                                         UINT64_C(90071992547409),
+                                         UINT64_C(9007199254740),
+                                         UINT64_C(900719925474),
+                                         UINT64_C(90071992547),
+                                         UINT64_C(9007199254),
+                                         UINT64_C(900719925),
+                                         UINT64_C(90071992),
+                                         UINT64_C(9007199),
+                                         UINT64_C(900719),
+                                         UINT64_C(90071),
+                                         UINT64_C(9007),
+                                         UINT64_C(900),
+                                         UINT64_C(90),
+                                         UINT64_C(9)};
 
 /* round(v / den) * step, halves away from zero, in *u; -1 when that passes 64 bits. */
 static int round_steps(uint64_t v, uint64_t den, uint64_t step, uint64_t *u)
