@@ -617,6 +617,18 @@ static void layout_put(struct csv_layout *L, int i, enum csv_col c)
     if (c != CSV_COL_IGNORE) L->col[c] = (signed char)i;
 }
 
+/* Sets L->fast_from when the layout is a time, maybe a symbol, then numbers (read over
+ * or not): the layouts of every format this reader knows, in their usual order. */
+static void layout_fast(struct csv_layout *L)
+{
+    int from = 1 + (L->ncols > 1 && L->role[1] == CSV_COL_SYMBOL);
+    L->fast_from = 0;
+    if (L->role[0] != CSV_COL_TIME || from >= L->ncols) return;
+    for (int i = from; i < L->ncols; i++)
+        if (L->role[i] != CSV_COL_IGNORE && L->role[i] < CSV_COL_OPEN) return;
+    L->fast_from = from;
+}
+
 /* Missing columns of a kind: the first of cols[0..n) absent from L, or -1. */
 static int first_missing(const struct csv_layout *L, const enum csv_col *cols, int n)
 {
@@ -652,6 +664,7 @@ static int header_kind(struct csv_layout *L, struct csv_fail *fail)
             fail, 1, "expected bid, ask, bid_size and ask_size together, got %d of them", nquote);
     L->kind = bar ? CSV_BAR : CSV_TICK;
     L->has_quote = nquote == 4;
+    layout_fast(L);
     return 0;
 }
 
@@ -725,6 +738,7 @@ static int detect_bare(const char *line, size_t n, int nf, struct csv_layout *L,
         L->kind = b->kind;
         L->has_quote = b->ncols == 8;
         for (int i = 0; i < nf; i++) layout_put(L, i, b->cols[i]);
+        layout_fast(L);
         return 0;
     }
     return fail_set(fail, 1,
@@ -876,6 +890,114 @@ static int read_quoted(const struct csv_layout *L, const char *line, size_t n, i
     return 0;
 }
 
+#ifdef CSV_SWAR
+/* Reads a plain number field at p (digits with at most one '.', 1-8 bytes, ended by ','
+ * or, as the line's last field, by its end) into d; the position after it, or NULL for
+ * anything else. The 8 bytes loaded end at the line's end when fewer remain (zeros then
+ * fill the top, and a zero is no digit). */
+static inline const char *fast_number(const char *line, const char *p, const char *end, int last,
+                                      struct csv_dec *d)
+{
+    uint64_t c;
+    if (end - p >= 8) c = load8(p);
+    else if (end - line >= 8 && p < end) c = load8(end - 8) >> (8 * (8 - (end - p)));
+    else return NULL;
+    uint64_t t = (c & BYTES(0xf0)) | (((c + BYTES(0x06)) & BYTES(0xf0)) >> 4);
+    uint64_t x = t ^ BYTES(0x33); /* nonzero bytes: not digits */
+    if (!x) return NULL;
+    int n1 = __builtin_ctzll(x) >> 3, len = n1, frac = 0;
+    if ((char)(c >> (8 * n1)) == '.') {
+        uint64_t at = UINT64_C(0xff) << (8 * n1), below = (UINT64_C(1) << (8 * n1)) - 1;
+        uint64_t x2 = x & ~at;
+        if (!x2) return NULL;
+        len = __builtin_ctzll(x2) >> 3;
+        frac = len - n1 - 1;
+        c = (c & below) << 8 | (c & ~(at | below));
+        if (len == 1) return NULL; /* "." */
+    }
+    if (len == 0 || (last ? p + len != end : (char)(c >> (8 * len)) != ',')) return NULL;
+    uint64_t v = (c & BYTES(0x0f)) << (8 * (8 - len));
+    v = v * 10 + (v >> 8);
+    v = ((v & UINT64_C(0x000000ff000000ff)) * UINT64_C(0x000f424000000064) +
+         ((v >> 16) & UINT64_C(0x000000ff000000ff)) * UINT64_C(0x0000271000000001)) >>
+        32;
+    d->m = v;
+    d->exp = -frac;
+    d->neg = 0;
+    return p + len;
+}
+#endif
+
+/* The first ',' or '"' at or after p, or end: 8 bytes at a time while they are inside
+ * the line (a symbol is short: usually one step). */
+static inline const char *symbol_end(const char *p, const char *end)
+{
+#ifdef CSV_SWAR
+    for (; end - p >= 8; p += 8) {
+        uint64_t c = load8(p), a = c ^ BYTES(','), b = c ^ BYTES('"');
+        uint64_t hit = ((a - BYTES(0x01)) & ~a) | ((b - BYTES(0x01)) & ~b);
+        hit &= BYTES(0x80); /* the lowest flagged byte is exact; borrows go upwards only */
+        if (hit) return p + (__builtin_ctzll(hit) >> 3);
+    }
+#endif
+    while (p < end && *p != ',' && *p != '"') p++;
+    return p;
+}
+
+/* The fast path of read_columns for L->fast_from layouts and plain fields: no quotes,
+ * no blanks, no empty fields, numbers of 8 bytes at most without sign or exponent. The
+ * open pass (no numbers) reads the time and the symbol in turn; a whole line of up to
+ * 64 bytes has its commas found first (one mask), so that its numbers are read
+ * independently of each other (no chain of positions through the line), else each
+ * field's end falls out of reading it. 0, or -1 when the line needs the general path
+ * (which then also finds what is wrong with it). */
+static int read_fast(const struct csv_layout *L, const char *line, size_t n, int numbers,
+                     struct csv_row *r)
+{
+#ifdef CSV_SWAR
+    const char *end = line + n, *p = scan_time(line, end, end, &r->time_us), *q;
+    if (!p || p == end || *p != ',') return -1; /* numbers follow (layout_fast) */
+    p++;
+    if (L->fast_from == 2) {
+        q = symbol_end(p, end);
+        if (q == p || q == end || *q != ',' || *p == ' ' || *p == '\t' || q[-1] == ' ' ||
+            q[-1] == '\t')
+            return -1;
+        r->sym = p;
+        r->sym_len = (size_t)(q - p);
+        p = q + 1;
+    }
+    if (!numbers) return 0;
+#ifdef __SSE2__
+    uint64_t m;
+    if (n >= FAST_LINE_MIN && n <= 64 && comma_masks(line, n, &m) == 0) {
+        if (popcount64(m) != L->ncols - 1) return -1;
+        for (int i = 0; i < L->fast_from; i++) m &= m - 1;
+        for (int i = L->fast_from; i < L->ncols; i++, m &= m - 1) {
+            const char *fe = m ? line + __builtin_ctzll(m) : end;
+            ptrdiff_t len = fe - p;
+            if (len < 1 || len > 8) return -1;
+            /* The 8 bytes at p, or those ending at the line's end (shifted down): chosen
+             * without a branch, which would follow the random widths of the sizes. */
+            ptrdiff_t room = MIN(end - p, 8);
+            uint64_t c = load8(p - (8 - room)) >> (8 * (8 - room));
+            if (dec_chunk(c, (int)len, &r->v[L->role[i]]) < 0) return -1;
+            p = fe + 1;
+        }
+        return 0;
+    }
+#endif
+    for (int i = L->fast_from; i < L->ncols; i++) {
+        p = fast_number(line, p, end, i == L->ncols - 1, &r->v[L->role[i]]);
+        if (!p) return -1;
+        p++;
+    }
+    return 0;
+#else
+    return -1;
+#endif
+}
+
 /* Reads columns 0..last of the line (all of them when last is L->ncols - 1, then with
  * the column count checked); numbers only when `numbers`. The commas are found first,
  * as bit masks consumed a field at a time, so that the fields are read independently
@@ -886,6 +1008,8 @@ static int read_columns(const struct csv_layout *L, const char *line, size_t n, 
     r->sym = NULL;
     r->sym_len = 0;
     r->empty = 0;
+    if (L->fast_from && last >= L->fast_from - 1 && read_fast(L, line, n, numbers, r) == 0)
+        return 0;
 #ifdef __SSE2__
     uint64_t m[FAST_LINE_MAX / 64];
     const char *end = line + n, *s = line;

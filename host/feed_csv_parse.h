@@ -45,6 +45,8 @@ struct csv_layout {
     int has_header; /* the line csv_layout_detect saw was a header (not data) */
     int has_quote;  /* CSV_TICK with the four quote columns */
     int ncols;
+    int fast_from; /* > 0: a time, maybe a symbol, then numbers from this column (the
+                    * layouts csv_parse_row has a fast path for); 0: any other */
     signed char col[CSV_COL__COUNT]; /* 0-based column of each role, -1 when absent */
     unsigned char role[CSV_MAX_COLS];
 };

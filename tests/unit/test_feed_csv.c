@@ -422,6 +422,8 @@ static void test_row_fields(void **s)
         " 1704465000000 , AAPL ,182.500000000, 100,182.490,182.510 ,3e2, 2.0e2 ",
         "2024-01-05T14:30:00Z,AAPL,1.825e2,100.0,182.49,182.51,300,200",
         "1704465000,AAPL,0000182.50,100,182.49,182.51,300,200",
+        "2024-01-05T14:30:00.000000Z,AAPL,182.50,100,182.49,182.51,300,200", /* > 64 bytes */
+        "1704465000000,AAPL,182.5,100,182.49,182.51,300,200 ",               /* a blank */
     };
     for (size_t i = 0; i < ARRAY_LEN(lines); i++) {
         if (parse_line(h, lines[i], &rec, &fail) < 0) fail_msg("%s: %s", lines[i], fail.msg);
@@ -437,6 +439,19 @@ static void test_row_fields(void **s)
         assert_int_equal(csv_parse_row(&L, lines[i], strlen(lines[i]), &r, &fail), 0);
         assert_int_equal(r.sym_len, 4);
         assert_memory_equal(r.sym, "AAPL", 4);
+    }
+    /* Short lines (under 8 and 16 bytes) and numbers of 8 bytes and more. */
+    const char *h3 = "time,price,size";
+    const char *shorts[][2] = {{"0,1.5,2", "150 2"},
+                               {"0,1234.5,99", "123450 99"},
+                               {"1,12345.67,12345678", "1234567 12345678"},
+                               {"1704465000,123456.78,7", "12345678 7"}};
+    for (size_t i = 0; i < ARRAY_LEN(shorts); i++) {
+        char got[64];
+        if (parse_line(h3, shorts[i][0], &rec, &fail) < 0)
+            fail_msg("%s: %s", shorts[i][0], fail.msg);
+        snprintf(got, sizeof got, "%lld %lld", (long long)rec.px, (long long)rec.qty);
+        assert_string_equal(got, shorts[i][1]);
     }
     /* A quoted symbol may hold a comma (then it is not a valid symbol, for the reader). */
     const char *q = "1704465000000,\"A,B\",1,1,,,,";
