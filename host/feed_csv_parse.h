@@ -124,4 +124,18 @@ int csv_parse_row(const struct csv_layout *L, const char *line, size_t n, struct
 int csv_row_values(const struct csv_layout *L, const char *line, size_t n, const struct csv_row *r,
                    const struct csv_grid *g, struct csv_record *out, struct csv_fail *fail);
 
+/* Helpers the two parser files share (feed_csv_layout.c), for slow paths and messages. */
+
+/* The end of the field starting at p: the next ',' outside double quotes, or end. */
+const char *csv_field_end(const char *p, const char *end);
+/* The text of the field [p, fe): without surrounding blanks and one pair of quotes. */
+void csv_field_text(const char *p, const char *fe, const char **s, size_t *n);
+/* Appends s[0..n) to buf (NUL-terminated) in quotes, escaped and cut short. */
+void csv_quote_text(char *buf, size_t size, const char *s, size_t n);
+/* Fills f with col (1-based) and the message. Returns -1. */
+int csv_fail_set(struct csv_fail *f, int col, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+/* Fails with "expected N columns, got M" when the line's count is not L's; else 0. */
+int csv_check_count(const struct csv_layout *L, const char *line, size_t n, struct csv_fail *fail);
+
 #endif

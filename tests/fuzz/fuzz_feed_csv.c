@@ -9,7 +9,8 @@
  * The parsers, on every line of the text, each copied to a buffer of exactly its size
  * (so that ASan sees any read past the line): the first line's layout, then for every
  * other line csv_scan_row, csv_parse_row and csv_row_values. A failure names a column
- * and says "expected"; a success holds the record invariants below.
+ * and says "expected"; a success holds the record invariants below; and csv_parse_row's
+ * fast path (layouts with fast_from) agrees with its general path on every line.
  *
  * The reader, on the file(s) written to a scratch directory: feed_csv_open either fails
  * with a message naming a file, or every symbol is registered on the grid, bound, and
@@ -91,6 +92,28 @@ static void check_record(const struct csv_record *r, const struct csv_grid *g)
     CHECK(b->time_us == r->time_us && b->trades == 0);
 }
 
+/* The general path of csv_parse_row (a layout without fast_from) must agree with the
+ * fast one: fail when it failed (fast == NULL), else give the same row. */
+static void check_general(const struct csv_layout *L, const char *line, size_t len,
+                          const struct csv_row *fast)
+{
+    struct csv_layout G = *L;
+    struct csv_row r = {0};
+    struct csv_fail fail;
+    G.fast_from = 0;
+    int ok = csv_parse_row(&G, line, len, &r, &fail) == 0;
+    CHECK(ok == (fast != NULL));
+    if (!ok) return;
+    CHECK(r.time_us == fast->time_us && r.empty == fast->empty && r.sym_len == fast->sym_len);
+    CHECK(r.sym_len == 0 || memcmp(r.sym, fast->sym, r.sym_len) == 0);
+    for (int i = 0; i < L->ncols; i++) {
+        int role = L->role[i];
+        if (role < CSV_COL_OPEN) continue;
+        CHECK(r.v[role].m == fast->v[role].m && r.v[role].exp == fast->v[role].exp &&
+              r.v[role].neg == fast->v[role].neg);
+    }
+}
+
 /* The pure parsers over each line of text, as a file's lines. */
 static void fuzz_lines(const char *text, size_t n, const struct csv_grid *g)
 {
@@ -117,7 +140,9 @@ static void fuzz_lines(const char *text, size_t n, const struct csv_grid *g)
             memset(&rec, 0, sizeof rec);
             int scanned = csv_scan_row(&L, line, len, &r, &fail) == 0;
             int64_t t = r.time_us;
-            if (csv_parse_row(&L, line, len, &r, &fail) == 0) {
+            int parsed = csv_parse_row(&L, line, len, &r, &fail) == 0;
+            if (L.fast_from) check_general(&L, line, len, parsed ? &r : NULL);
+            if (parsed) {
                 CHECK(scanned && r.time_us == t && r.time_us <= CSV_MAX_TIME_US);
                 if (csv_row_values(&L, line, len, &r, g, &rec, &fail) == 0) {
                     CHECK(rec.kind == L.kind && rec.time_us == r.time_us);
