@@ -17,9 +17,10 @@
  * Malformed input fails with "FILE:LINE:COLUMN: expected ..., got ..." (1-based line,
  * column = field number), or with skip_bad is skipped and counted. Records hold their
  * invariants: time order per symbol (ticks may repeat a time, bars may not), prices
- * positive multiples of the tick, sizes multiples of the lot (tick sizes and quote
- * sizes > 0 and >= 0, bar volumes >= 0), low <= min(open, close), high >= max(open,
- * close), bid <= ask, every value below CSV_MAX_UNITS. Not thread-safe; one owner. */
+ * positive multiples of the tick, sizes multiples of the lot (a tick's size > 0, quote
+ * sizes and bar volumes >= 0), low <= min(open, close), high >= max(open, close),
+ * bid <= ask, every value below CSV_MAX_UNITS; the fields of the other kind (and the
+ * quote of a tick without one) are 0. Not thread-safe; one owner. */
 #ifndef LUATRADE_FEED_CSV_H
 #define LUATRADE_FEED_CSV_H
 
