@@ -10,6 +10,7 @@
 #include <lua.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "api.h"
@@ -62,6 +63,29 @@ static int is_array(lua_State *L, int idx, int *n)
     }
     *n = count;
     return count == max;
+}
+
+static int key_cmp(const void *a, const void *b)
+{
+    return strcmp((*(cJSON *const *)a)->string, (*(cJSON *const *)b)->string);
+}
+
+/* Orders an object's members by key: lua_next's order follows the string hashes, which
+ * differ from run to run, and a backtest's output must not. */
+static void sort_members(cJSON *obj)
+{
+    int n = cJSON_GetArraySize(obj);
+    if (n < 2) return;
+    cJSON **v = xcalloc((size_t)n, sizeof *v);
+    int i = 0;
+    for (cJSON *m = obj->child; m; m = m->next) v[i++] = m;
+    qsort(v, (size_t)n, sizeof *v, key_cmp);
+    for (i = 0; i < n; i++) {
+        v[i]->prev = i ? v[i - 1] : v[n - 1]; /* cJSON: the head's prev is the tail */
+        v[i]->next = i + 1 < n ? v[i + 1] : NULL;
+    }
+    obj->child = v[0];
+    free(v);
 }
 
 static cJSON *table_to_json(struct conv *c, int idx)
@@ -118,6 +142,7 @@ static cJSON *table_to_json(struct conv *c, int idx)
             cJSON_AddItemToObject(out, key, v);
         }
     }
+    if (cJSON_IsObject(out)) sort_members(out);
     c->path[mark] = '\0';
     c->depth--;
     return out;

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "backtest.h"
 #include "config.h"
 #include "console.h"
 #include "host.h"
@@ -38,6 +39,11 @@ static const struct command commands[] = {
      "[CONFIG] [--strategy FILE[:SYM,SYM]]... [--param k=v]... [--for DURATION] [--var DIR]\n"
      "           [--listen ADDR:PORT]",
      "run the host live (default config: config/default.lua)"},
+    {"backtest", backtest_main,
+     "SCRIPT (--data FILE... | --replay FILE...) [--from T] [--to T] [--capital N]\n"
+     "           [--param k=v]... [--config F] [--out DIR] [--seed N] [--skip-bad]\n"
+     "           [--sweep k=from:to:step]... [--jobs N] [--rank METRIC] [--walk-forward K]",
+     "run SCRIPT over market data on a simulated clock; writes a report"},
     {"console", console_main, "[--socket PATH] [--var DIR] [-e CODE]...",
      "a Lua console attached to the running host (default socket: var/luatrade.sock)"},
     {"check", cmd_check, "SCRIPT...", "compile scripts and check their strategy{} declarations"},

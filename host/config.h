@@ -66,6 +66,8 @@ struct config {
 
     struct params cli_params; /* --param k=v: applied to the strategies that declare k */
     char *var_dir;            /* --var: runtime data (journal, books); set by the command */
+    int backtest;             /* set by `luatrade backtest`: no sim feed, event log or metrics;
+                               * a source drives the host (host_set_source) */
 
     /* account = { cash, mark, session_end, tz } */
     double cash;

@@ -33,6 +33,7 @@
 #include "bus.h"
 #include "config.h"
 #include "event_log.h"
+#include "feed.h"
 #include "feed_sim.h"
 #include "fixed.h"
 #include "log.h"
@@ -41,6 +42,7 @@
 #include "metrics.h"
 #include "oms.h"
 #include "portfolio.h"
+#include "record.h"
 #include "risk.h"
 #include "sbx.h"
 #include "sbx_watchdog.h"
@@ -51,6 +53,7 @@
 
 #define SIM_BATCH    4096
 #define LIVE_TICK_US 1000
+#define ROLL_US      1000000 /* the market rolls and the order manager ticks every second */
 /* event log slots (about 45 MB in all): every event (2 minutes at the demo's 1,000
  * events/s, under a second at 200,000), and every event but market data (hours) */
 #define EVENT_LOG_ALL   (1 << 17)
@@ -79,12 +82,14 @@ void host_publish_market(struct host *h, struct event *ev)
     int64_t t0 = h->metrics ? mono_ns() : 0;
     if (market_next_close(h->market) <= ev->ts_us) market_roll(h->market, ev->ts_us, emit_bar, h);
     bus_publish(h->bus, ev);
+    if (h->recorder) recorder_market(h->recorder, ev);
     if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
     if (h->metrics) metrics_tick_done(h->metrics, t0);
 }
 
 void host_run_timers(struct host *h, int64_t now_us)
 {
+    if (h->recorder) recorder_timers(h->recorder, now_us); /* a replay runs them here too */
     timerq_run_due(h->timers, now_us);
     if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
 }
@@ -95,6 +100,14 @@ static void roll_timer(void *arg, uint64_t id)
     int64_t now = clock_now_us(&h->clock);
     market_roll(h->market, now, emit_bar, h);
     if (h->oms) oms_tick(h->oms, now);
+    if (h->recorder) recorder_flush(h->recorder);
+    if (h->roll_skips) {
+        /* a source with gaps (daily bars): no second-by-second rolls across a night, just
+         * one at the last boundary before the next item (bars close, the day rolls) */
+        int64_t due = now - now % ROLL_US + ROLL_US;
+        int64_t before_next = h->next_item_us - h->next_item_us % ROLL_US;
+        timerq_add(h->timers, MAX(due, before_next), 0, roll_timer, h);
+    }
 }
 
 /* ---- timers on the loop -------------------------------------------------------------- */
@@ -165,6 +178,69 @@ static void on_feed_sim(evutil_socket_t fd, short what, void *arg)
      * kill pipe) before the next batch; an active event would starve them */
     static const struct timeval now = {0, 0};
     if (!h->stopping) event_add(h->feed_ev, &now);
+}
+
+/* ---- a source that carries its own times (feed.h) --------------------------------------- */
+
+/* A bar from a file: its close is quoted and printed first (orders sent from on_bar fill
+ * there, as at the close), then the bar goes into the history and out to strategies. */
+static void publish_feed_bar(struct host *h, const struct bar *b, int64_t ts_us)
+{
+    int64_t size = b->volume > 0 ? b->volume : h->instruments.v[b->sym].lot;
+    struct event q = {.type = EV_MARKET_DATA, .md_kind = MD_QUOTE, .ts_us = ts_us};
+    util_strlcpy(q.source, "bars", sizeof q.source);
+    q.u.quote = (struct quote){b->sym, b->close, b->close, size, size, 0};
+    host_publish_market(h, &q);
+    struct event t = {.type = EV_MARKET_DATA, .md_kind = MD_TRADE, .ts_us = ts_us};
+    util_strlcpy(t.source, "bars", sizeof t.source);
+    t.u.trade = (struct trade){b->sym, b->close, size, 0};
+    host_publish_market(h, &t);
+    market_add_bar(h->market, b);
+    emit_bar(b, h);
+    if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
+}
+
+static void source_item(struct host *h, struct feed_item *it)
+{
+    if (!h->source->timers_marked)
+        for (int64_t due; (due = timerq_next_due(h->timers)) <= it->ts_us && !h->stopping;) {
+            clock_advance_to(&h->clock, due);
+            host_run_timers(h, due);
+        }
+    clock_advance_to(&h->clock, it->ts_us);
+    if (it->kind == FEED_TIMERS) host_run_timers(h, it->ts_us);
+    else if (it->kind == FEED_BAR) publish_feed_bar(h, &it->ev.u.bar, it->ts_us);
+    else host_publish_market(h, &it->ev);
+    h->feed_emitted++;
+}
+
+static void on_feed_source(evutil_socket_t fd, short what, void *arg)
+{
+    struct host *h = arg;
+    for (int i = 0; i < SIM_BATCH && !h->stopping; i++) {
+        struct feed_item it;
+        int rc = h->source->next(h->source->impl, &it, &h->source_err);
+        if (rc <= 0) {
+            if (rc < 0) log_error("host", "market data failed", "error=\"%s\"", h->source_err.msg);
+            else
+                log_info("host", "market data ended", "items=%llu",
+                         (unsigned long long)h->feed_emitted);
+            h->source_failed = rc < 0;
+            host_stop(h, rc < 0 ? 1 : h->exit_code);
+            return;
+        }
+        h->next_item_us = it.ts_us;
+        source_item(h, &it);
+    }
+    static const struct timeval now = {0, 0};
+    if (!h->stopping) event_add(h->feed_ev, &now);
+}
+
+void host_set_source(struct host *h, const struct feed_source *src)
+{
+    h->source = src;
+    h->roll_skips = !src->timers_marked;
+    market_set_bars_from_feed(h->market, src->bars_from_feed);
 }
 
 /* ---- start and stop ----------------------------------------------------------------- */
@@ -440,7 +516,7 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
         return err_set(e, "%s: feed.symbols: at least one symbol is needed", cfg->path);
     struct feed_sim_symbol *fs = xcalloc((size_t)cfg->nsymbols, sizeof *fs);
     int rc = add_instruments(h, cfg, fs, e);
-    if (rc == 0) {
+    if (rc == 0 && !cfg->backtest) {
         struct feed_sim_config fc = {cfg->feed_seed ? cfg->feed_seed : cfg->seed, cfg->feed_rate,
                                      cfg->feed_trade_ratio, fs, cfg->nsymbols};
         h->feed = feed_sim_new(&fc, &h->instruments, e);
@@ -449,18 +525,22 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
     free(fs);
     if (rc != 0) return -1;
     h->market = market_new(&h->instruments, cfg->bar_history);
-    /* first subscriber: the log must hold every event, in order */
-    h->events = event_log_new(
-        cfg->ws_history ? (size_t)cfg->ws_history : EVENT_LOG_ALL,
-        cfg->ws_history_other ? (size_t)cfg->ws_history_other : EVENT_LOG_OTHER, &h->instruments);
-    event_log_attach(h->events, h->bus);
+    /* first subscriber: the log must hold every event, in order (a backtest serves no
+     * page and no console: nobody reads it) */
+    if (!cfg->backtest) {
+        h->events =
+            event_log_new(cfg->ws_history ? (size_t)cfg->ws_history : EVENT_LOG_ALL,
+                          cfg->ws_history_other ? (size_t)cfg->ws_history_other : EVENT_LOG_OTHER,
+                          &h->instruments);
+        event_log_attach(h->events, h->bus);
+    }
     bus_subscribe(h->bus, EV_BIT(EV_MARKET_DATA), on_market_event, h);
     if (start_oms(h, cfg, e) || start_kill_signal(h, e)) return -1;
     if (start_sandboxes(h, cfg, e) || add_strategies(h, cfg, e) || start_watch(h, cfg, e))
         return -1;
     sbx_watchdog_set_fatal(h->wd, on_watchdog_fatal, h);
     restore_strategies(h, cfg);
-    h->metrics = metrics_new(h);
+    if (!cfg->backtest) h->metrics = metrics_new(h);
     if (host_start_http(h, e) != 0) return -1;
     h->sig_int = evsignal_new(h->base, SIGINT, on_signal, h);
     h->sig_term = evsignal_new(h->base, SIGTERM, on_signal, h);
@@ -475,13 +555,27 @@ int host_init(struct host *h, const struct config *cfg, struct err *e)
 int host_run(struct host *h, int64_t for_us)
 {
     int64_t now = clock_now_us(&h->clock);
-    timerq_add(h->timers, now - now % 1000000 + 1000000, 1000000, roll_timer, h);
+    /* a recording starts where the strategies do: the timers they set in on_start are
+     * due at the same times when it is replayed */
+    if (h->cfg->record_dir && !h->cfg->backtest) {
+        struct err e;
+        h->recorder = recorder_open(h->cfg->record_dir, &h->instruments, h->cfg->seed, now, &e);
+        if (!h->recorder) {
+            log_error("host", "cannot record market data", "error=\"%s\"", e.msg);
+            return 1;
+        }
+    }
+    timerq_add(h->timers, now - now % ROLL_US + ROLL_US, h->roll_skips ? 0 : ROLL_US, roll_timer,
+               h);
     h->feed_started_us = now;
     strategies_start_all(h->strategies);
     /* what recovery found reaches the strategies' on_fill/on_order now that they run */
     oms_publish_recovered(h->oms);
     if (oms_pending(h->oms)) oms_flush(h->oms);
-    if (h->clock.kind == CLOCK_KIND_SIM) {
+    if (h->source) {
+        h->feed_ev = event_new(h->base, -1, 0, on_feed_source, h);
+        event_active(h->feed_ev, EV_TIMEOUT, 0);
+    } else if (h->clock.kind == CLOCK_KIND_SIM) {
         if (for_us > 0) h->stop_at_us = now + for_us;
         h->feed_ev = event_new(h->base, -1, 0, on_feed_sim, h);
         event_active(h->feed_ev, EV_TIMEOUT, 0);
@@ -511,6 +605,8 @@ void host_fini(struct host *h)
 {
     host_stop_http(h);
     if (h->strategies) strategies_stop_all(h->strategies, "shutdown");
+    recorder_close(h->recorder);
+    h->recorder = NULL;
     strategies_free(h->strategies);
     h->strategies = NULL;
     oms_free(h->oms); /* after the strategies: their last states are journaled */

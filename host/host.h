@@ -39,6 +39,8 @@ struct metrics;
 struct log_ring;
 struct rest_cache;
 struct repl;
+struct recorder;
+struct feed_source;
 
 struct host {
     const struct config *cfg;
@@ -64,6 +66,7 @@ struct host {
     struct log_ring *logs;         /* the last log lines: the page's log tail */
     struct rest_cache *rest_cache; /* replies REST may serve again (rest.h) */
     struct repl *repl;             /* the console's socket (NULL when off) */
+    struct recorder *recorder;     /* record = "dir": market data and timer runs (record.h) */
     int64_t started_us;            /* wall time at start (uptime in /health) */
     struct event *kill_ev;         /* reads kill_pipe: SIGUSR1 asked for the kill switch */
     int kill_pipe[2];
@@ -72,7 +75,12 @@ struct host {
     char scripts_dir[PATH_MAX];
     int64_t feed_started_us; /* live pacing */
     uint64_t feed_emitted;
-    int64_t stop_at_us; /* sim clock: stop when reached; 0 = never */
+    int64_t stop_at_us;               /* sim clock: stop when reached; 0 = never */
+    const struct feed_source *source; /* backtests and replays (feed.h); NULL: the sim feed */
+    int64_t next_item_us;             /* the time of the source's item being processed */
+    int roll_skips;                   /* the 1 s roll skips gaps in the source's times */
+    int source_failed;                /* the source returned an error: source_err says it */
+    struct err source_err;
     int stopping;
     int exit_code;
 };
@@ -97,6 +105,9 @@ void host_start_log_tail(struct host *h);
  * started. */
 void host_stop_http(struct host *h);
 
+/* Drives the host from src instead of the sim feed (call after host_init, before
+ * host_run; src must outlive the run). The run ends when src does. */
+void host_set_source(struct host *h, const struct feed_source *src);
 /* Publishes a market-data event from a feed: closes due bars first, then publishes. */
 void host_publish_market(struct host *h, struct event *ev);
 /* The scripts directory used when the config names none: ./scripts, else the one next

@@ -64,6 +64,8 @@ struct market {
     int64_t rolled_us;
     int64_t next_close;
     bool in_roll;
+    bool bars_from_feed;       /* market_set_bars_from_feed */
+    int64_t tf_len[TF__COUNT]; /* tf_us of each timeframe, at hand */
 };
 
 struct market *market_new(const struct instruments *ins, int history_len)
@@ -79,6 +81,7 @@ struct market *market_new(const struct instruments *ins, int history_len)
         for (int tf = 0; tf < TF__COUNT; tf++) m->s[i].tf[tf].last_closed_us = INT64_MIN;
     m->rolled_us = INT64_MIN;
     m->next_close = INT64_MAX;
+    for (int tf = 0; tf < TF__COUNT; tf++) m->tf_len[tf] = tf_us((enum tf)tf);
     return m;
 }
 
@@ -136,11 +139,30 @@ void market_on_quote(struct market *m, const struct quote *q, int64_t ts_us, uin
 }
 
 /* Applies t at ts_us to one timeframe's open bar, opening one if allowed. */
+/* A trade inside the open bar's period: the common case, without a division. */
+static void bar_add(struct tf_state *ts, const struct trade *t, int64_t ts_us)
+{
+    struct bar *b = &ts->open;
+    b->high = MAX(b->high, t->px);
+    b->low = MIN(b->low, t->px);
+    b->volume += t->qty;
+    b->trades++;
+    if (ts_us >= ts->last_trade_us) {
+        b->close = t->px;
+        ts->last_trade_us = ts_us;
+    }
+}
+
 static void bar_update(struct market *m, struct sym_state *s, int sym, enum tf tf,
                        const struct trade *t, int64_t ts_us)
 {
     struct tf_state *ts = &s->tf[tf];
-    int64_t len = tf_us(tf), p = align(ts_us, len);
+    int64_t len = m->tf_len[tf];
+    if (ts->has_open && ts_us >= ts->open.time_us && ts_us - ts->open.time_us < len) {
+        bar_add(ts, t, ts_us);
+        return;
+    }
+    int64_t p = align(ts_us, len);
     if (ts->has_open) {
         struct bar *b = &ts->open;
         if (p < b->time_us) {
@@ -149,14 +171,7 @@ static void bar_update(struct market *m, struct sym_state *s, int sym, enum tf t
         }
         /* Roll(ts_us) would have closed this bar: the driver skipped it. */
         ASSERT(p == b->time_us);
-        b->high = MAX(b->high, t->px);
-        b->low = MIN(b->low, t->px);
-        b->volume += t->qty;
-        b->trades++;
-        if (ts_us >= ts->last_trade_us) {
-            b->close = t->px;
-            ts->last_trade_us = ts_us;
-        }
+        bar_add(ts, t, ts_us);
         return;
     }
     if (p <= ts->last_closed_us || p + len <= m->rolled_us) {
@@ -184,7 +199,8 @@ void market_on_trade(struct market *m, const struct trade *t, int64_t ts_us, uin
     if (!s) return;
     s->st.trades++;
     check_seq(s, MD_TRADE, t->n);
-    for (int tf = 0; tf < TF__COUNT; tf++) bar_update(m, s, t->sym, (enum tf)tf, t, ts_us);
+    if (!m->bars_from_feed)
+        for (int tf = 0; tf < TF__COUNT; tf++) bar_update(m, s, t->sym, (enum tf)tf, t, ts_us);
     if (s->has_trade && ts_us < s->trade_us) return;
     s->trade = *t;
     s->trade_us = ts_us;
@@ -205,6 +221,19 @@ static const struct bar *bar_close(struct market *m, int sym, enum tf tf)
     ts->last_closed_us = slot->time_us;
     s->st.bars_closed++;
     return slot;
+}
+
+void market_set_bars_from_feed(struct market *m, int on)
+{
+    m->bars_from_feed = on != 0;
+}
+
+void market_add_bar(struct market *m, const struct bar *b)
+{
+    struct sym_state *s = sym_get(m, b->sym);
+    if (!s || (unsigned)b->tf >= TF__COUNT) return;
+    s->tf[b->tf].open = *b;
+    bar_close(m, b->sym, b->tf);
 }
 
 /* The earliest end of any open bar, or INT64_MAX. */

@@ -35,6 +35,12 @@ void market_free(struct market *m);
 void market_on_quote(struct market *m, const struct quote *q, int64_t ts_us, uint64_t seq);
 void market_on_trade(struct market *m, const struct trade *t, int64_t ts_us, uint64_t seq);
 
+/* With bars from a file (backtests): trades no longer build bars; the file's bars come in
+ * through market_add_bar, each already closed. Off by default. */
+void market_set_bars_from_feed(struct market *m, int on);
+/* Adds a closed bar to the history of (b->sym, b->tf) (a bar from a file). */
+void market_add_bar(struct market *m, const struct bar *b);
+
 /* Closes every open bar whose period ended at or before now_us and calls emit for each,
  * oldest period first (then by symbol id, then by timeframe). Returns the number closed. */
 int market_roll(struct market *m, int64_t now_us, void (*emit)(const struct bar *b, void *arg),

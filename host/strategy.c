@@ -95,11 +95,16 @@ static int resolve_decl(struct strategy *st, struct version *v, struct err *e)
         v->symbols = xcalloc((size_t)n + 1, sizeof *v->symbols);
         for (int i = 0; i < n; i++) {
             int id = instruments_find(&h->instruments, names[i]);
-            if (id < 0)
+            if (id >= 0) v->symbols[v->nsymbols++] = id;
+            else if (!h->cfg->backtest)
                 return err_set(e, "%s: unknown symbol '%s' (not offered by the feed)", st->id,
                                names[i]);
-            v->symbols[v->nsymbols++] = id;
+            else /* a backtest's data need not hold every symbol a strategy trades */
+                log_warn("strategy", "symbol not in the data", "id=%s symbol=%s", st->id, names[i]);
         }
+        if (n > 0 && v->nsymbols == 0)
+            return err_set(e, "%s: none of its symbols (%s%s) is in the data", st->id, names[0],
+                           n > 1 ? ", ..." : "");
     } else {
         v->symbols = xcalloc((size_t)h->instruments.n + 1, sizeof *v->symbols);
         for (int i = 0; i < h->instruments.n; i++) v->symbols[v->nsymbols++] = i;

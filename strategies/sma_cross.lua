@@ -1,6 +1,6 @@
 -- sma_cross: fast/slow simple moving average crossover, one pair per symbol, long only.
 --
--- On every closed bar of `bar_tf` it updates a fast and a slow SMA of the close.
+-- On every closed bar of timeframe `tf` it updates a fast and a slow SMA of the close.
 -- When the fast average moves from below the slow one to above it, that is a
 -- "buy" crossing; from above to below, a "sell" crossing. A buy crossing while flat
 -- buys `qty` at market; a sell crossing while long sells the position at market.
@@ -8,6 +8,9 @@
 -- Params:  fast  bars in the fast average (default 5)
 --          slow  bars in the slow average (default 20; must be more than fast)
 --          qty   shares to buy on a buy crossing (default 10)
+--          tf    the bars it trades: "1s" (the default, so the demo feed crosses within
+--                minutes), "1m", "5m", "15m", "1h" or "1d" (daily files in a backtest:
+--                --param tf=1d)
 -- Orders:  buy crossing, flat and nothing working in the symbol: buy(symbol, qty),
 --          market, tag "sma_cross". Sell crossing while long: flatten(symbol), a market
 --          sale of the position. An entry still working at a sell crossing is canceled
@@ -23,18 +26,19 @@
 -- State:   state.pairs[symbol] = { fast = sma, slow = sma, side = "above" | "below" }
 --          state.crossings     = crossings seen since the strategy first started
 --          state.exit_after[symbol] = true while an entry is being canceled to go flat
--- A live change of fast or slow restarts the averages of each symbol on its next
+-- A live change of fast, slow or tf restarts the averages of each symbol on its next
 -- bar; the first bar of a symbol warms the averages from history() when it can.
 local ind = require "indicators"
 local olib = require "lib.orders"
 
-local bar_tf = "1s"   -- 1s bars so the demo feed produces crossings within minutes
+local timeframes = { ["1s"] = true, ["1m"] = true, ["5m"] = true, ["15m"] = true,
+                     ["1h"] = true, ["1d"] = true }
 
 strategy {
   name = "sma_cross",
   symbols = { "AAPL", "MSFT" },
-  bars = { bar_tf },
-  params = { fast = 5, slow = 20, qty = 10 },
+  bars = { "1s", "1m", "5m", "15m", "1h", "1d" },   -- on_bar keeps those of params.tf
+  params = { fast = 5, slow = 20, qty = 10, tf = "1s" },
 }
 
 -- The periods to use, or nil and a reason when the params make no sense.
@@ -53,6 +57,9 @@ local function periods()
   if type(params.qty) ~= "number" or not (params.qty > 0) then
     return nil, nil, "qty must be a number above 0"
   end
+  if not timeframes[params.tf] then
+    return nil, nil, ("tf must be one of 1s, 1m, 5m, 15m, 1h, 1d (got %s)"):format(tostring(params.tf))
+  end
   return fast, slow
 end
 
@@ -64,8 +71,8 @@ end
 
 -- A new pair of averages for a symbol, warmed with the closed bars before `bar`.
 local function new_pair(symbol, fast, slow, before)
-  local pair = { fast = ind.sma(fast), slow = ind.sma(slow) }
-  local bars = history(symbol, bar_tf, slow)
+  local pair = { fast = ind.sma(fast), slow = ind.sma(slow), tf = params.tf }
+  local bars = history(symbol, params.tf, slow)
   for i = 1, #bars do
     local b = bars[i]
     if b.time < before then
@@ -125,11 +132,11 @@ function on_start()
   local fast, slow, why = periods()
   if not fast then error("sma_cross: " .. why) end
   log.info("sma_cross: fast=%d slow=%d qty=%s on %s bars, %d crossings so far",
-           fast, slow, params.qty, bar_tf, state.crossings)
+           fast, slow, params.qty, params.tf, state.crossings)
 end
 
 function on_bar(bar)
-  if bar.tf ~= bar_tf then return end
+  if bar.tf ~= params.tf then return end
   local fast, slow, why = periods()
   if not fast then
     if state.bad_params ~= why then log.warn("sma_cross: idle: %s", why) end
@@ -139,7 +146,7 @@ function on_bar(bar)
   state.bad_params = nil
 
   local pair = state.pairs[bar.symbol]
-  if not pair or pair.fast.n ~= fast or pair.slow.n ~= slow then
+  if not pair or pair.fast.n ~= fast or pair.slow.n ~= slow or pair.tf ~= params.tf then
     pair = new_pair(bar.symbol, fast, slow, bar.time)
     state.pairs[bar.symbol] = pair
   end

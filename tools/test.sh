@@ -6,7 +6,7 @@
 #   1. tools/setup.sh            install missing Debian packages, build the cached LuaJIT,
 #                                npm ci when node_modules is out of date
 #   2. tools/format.sh --check   the C sources match .clang-format
-#   3-5. asan preset (build-asan/): configure, build, ctest -L 'unit|lua|api|console' under ASan and
+#   3-5. asan preset (build-asan/): configure, build, ctest -L 'unit|lua|api|console|backtest' under ASan and
 #        UBSan; a leak, a memory error or undefined behaviour fails the test (the same
 #        filter and options as the asan test preset in CMakePresets.json; keep them equal)
 #   6-8. fuzz preset (build-fuzz/, clang): configure, build the fuzz targets, ctest -L fuzz
@@ -50,10 +50,10 @@ step "format check" tools/format.sh --check
 
 step "asan: configure build-asan/" cmake --preset asan
 step "asan: build" cmake --build --preset asan -j"$jobs"
-step "asan: ctest -L 'unit|lua|api|console' (leaks fail)" \
+step "asan: ctest -L 'unit|lua|api|console|backtest' (leaks fail)" \
     env ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 \
     UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-    ctest --test-dir build-asan -L 'unit|lua|api|console' --output-on-failure --no-tests=error \
+    ctest --test-dir build-asan -L 'unit|lua|api|console|backtest' --output-on-failure --no-tests=error \
     --timeout 300 -j"$jobs"
 
 step "fuzz: configure build-fuzz/" cmake --preset fuzz
