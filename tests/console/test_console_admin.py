@@ -36,8 +36,8 @@ def test_strategy_helpers():
         c.check("start('sma').status", "RUNNING")
         c.check("reload('sma').version", "2")
         h.wait_for(r"strategy reloaded id=sma version=2")
-        c.check("params('sma')", "{fast = 5, qty = 10, slow = 20}")
-        c.check("params('sma', {fast = 3})", "{fast = 3, qty = 10, slow = 20}")
+        c.check("params('sma')", '{fast = 5, qty = 10, slow = 20, tf = "1s"}')
+        c.check("params('sma', {fast = 3})", '{fast = 3, qty = 10, slow = 20, tf = "1s"}')
         c.check("strategy('sma').params.fast", "3")
         out = c.eval("strategy('nope')")
         assert out.startswith("console:1: not_found"), out

@@ -26,7 +26,7 @@ def test_attach_runaway_detach():
         assert "luatrade:sma>" in c.screen()[-1]
         # the strategy's own globals, not the admin sandbox's
         c.check("type(state), type(state.pairs)", "table\ttable")
-        c.check("params", "{fast = 5, qty = 10, slow = 20}")
+        c.check("params", '{fast = 5, qty = 10, slow = 20, tf = "1s"}')
         c.check("params.slow", "20")
         c.check("type(on_bar), type(strategies)", "function\tnil")  # not the admin's
         c.send("state.cross")
