@@ -352,6 +352,12 @@ static int open_outputs(struct bt_run *r, struct err *e)
     if (!r->o->out) return 0;
     if (bt_make_dir(r->o->out, e) != 0) return -1;
     char path[4096];
+    static const char *const files[] = {"summary.json", "trades.csv", "orders.csv", "equity.csv",
+                                        "report.html"};
+    for (size_t i = 0; i < ARRAY_LEN(files); i++) { /* no report of an earlier run stays */
+        snprintf(path, sizeof path, "%s/%s", r->o->out, files[i]);
+        unlink(path);
+    }
     snprintf(path, sizeof path, "%s/log.txt", r->o->out);
     unlink(path);
     if (log_open_file(path, e) != 0) return -1;
@@ -400,8 +406,18 @@ static int write_outputs(struct bt_run *r, struct backtest_result *res,
                (unsigned long long)rows, (unsigned long long)r->data.items,
                (unsigned long long)bad);
     buf_put_json_str(&data_json, first_bad, strlen(first_bad));
-    buf_printf(&data_json, ",\"strategy_errors\":%llu,\"faulted\":%s}",
+    buf_printf(&data_json, ",\"strategy_errors\":%llu,\"faulted\":%s",
                (unsigned long long)res->errors, res->faulted ? "true" : "false");
+    if (r->data.rp) { /* records cut short by a crash end their file: say how many */
+        struct replay_stats rs;
+        replay_stats(r->data.rp, &rs);
+        buf_printf(&data_json, ",\"recordings\":%llu,\"torn\":%llu", (unsigned long long)rs.files,
+                   (unsigned long long)rs.torn);
+        if (rs.torn)
+            log_warn("backtest", "a recording ends with a torn record", "torn=%llu",
+                     (unsigned long long)rs.torn);
+    }
+    buf_putc(&data_json, '}');
     buf_putc(&data_json, '\0');
     const char *const *data = r->o->nreplay ? r->o->replay : r->o->data;
     struct bt_report rep = {
@@ -480,6 +496,7 @@ static int run(struct bt_run *r, struct backtest_result *res, struct err *e)
         *e = r->h.source_err;
         return 1;
     }
+    if (r->data.items == 0) return err_set(e, "no market data in the range given"), 1;
     finish(r, res);
     /* a trade still open at the end is valued at the last price, and counted nowhere */
     int64_t *last = xcalloc((size_t)r->h.instruments.n + 1, sizeof *last);

@@ -7,6 +7,7 @@
  * 2 usage or config error. */
 #include "backtest.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,9 +70,11 @@ static int parse_number(const char *flag, const char *v, double lo, double hi, d
 {
     char *end;
     double d = strtod(v, &end);
-    if (end == v || *end || !(d >= lo && d <= hi)) {
+    int whole = strcmp(flag, "--capital") != 0; /* --jobs, --seed, --walk-forward */
+    if (end == v || *end || !(d >= lo && d <= hi) || (whole && d != floor(d))) {
         char msg[160];
-        snprintf(msg, sizeof msg, "%s '%%s': expected a number from %g to %g", flag, lo, hi);
+        snprintf(msg, sizeof msg, "%s '%%s': expected a %s from %g to %g", flag,
+                 whole ? "whole number" : "number", lo, hi);
         return usage_error(msg, v);
     }
     *out = d;
@@ -101,7 +104,7 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
         if (parse_time(v, a[2] == 'f' ? &c->o.from_us : &c->o.to_us) != 0)
             return usage_error("bad time '%s': expected ISO-8601 or epoch seconds", v);
     } else if (!strcmp(a, "--capital")) {
-        if (parse_number(a, v, 1, 1e15, &c->o.capital)) return 2;
+        if (parse_number(a, v, 1, 1e12, &c->o.capital)) return 2;
     } else if (!strcmp(a, "--seed")) {
         if (parse_number(a, v, 0, 9007199254740992.0, &d)) return 2;
         c->o.seed = (uint64_t)d, c->o.has_seed = 1;
@@ -133,6 +136,7 @@ static int parse_flag(struct cli *c, int argc, char **argv, int *i)
         }
         c->s.rank = v;
     } else if (!strcmp(a, "--config")) c->o.config = v;
+    else if (!*v) return usage_error("%s", "--out needs a directory");
     else c->o.out = v; /* --out */
     return 0;
 }

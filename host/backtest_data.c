@@ -22,11 +22,13 @@
 int bt_data_open(struct bt_data *d, const struct backtest_opts *o, int *usage, struct err *e)
 {
     memset(d, 0, sizeof *d);
+    d->bar_tf = -1;
     d->from_us = o->from_us;
     d->to_us = o->to_us;
     *usage = 1;
     if (o->nreplay > 0) {
         d->rp = replay_open(o->replay, o->nreplay, e);
+        *usage = !d->rp && strstr(e->msg, "cannot open") != NULL;
         return d->rp ? 0 : -1;
     }
     struct feed_csv_config c = {o->data, o->ndata, o->skip_bad, o->from_us, o->to_us};
@@ -35,6 +37,12 @@ int bt_data_open(struct bt_data *d, const struct backtest_opts *o, int *usage, s
         /* a file that cannot be opened is a usage error; a malformed one a data error */
         *usage = strstr(e->msg, "cannot open") != NULL;
         return -1;
+    }
+    /* bars arrive at their end, ticks at their time: merged, a bar would come before the
+     * ticks inside it, and the market would build no bars from those ticks */
+    if (feed_csv_has_bars(d->csv) && feed_csv_has_ticks(d->csv)) {
+        bt_data_close(d);
+        return err_set(e, "the data mixes bar files and tick files: backtest them apart");
     }
     return 0;
 }
@@ -118,6 +126,10 @@ static int csv_next(struct bt_data *d, struct feed_item *it, struct err *e)
         csv_tick(d, &rec, it);
         return 1;
     }
+    if (d->bar_tf < 0) d->bar_tf = (int)rec.bar.tf;
+    if ((int)rec.bar.tf != d->bar_tf) /* one timeframe: bars come in time order */
+        return err_set(e, "the data mixes %s and %s bars: one timeframe per backtest",
+                       tf_name((enum tf)d->bar_tf), tf_name(rec.bar.tf));
     memset(it, 0, sizeof *it);
     it->kind = FEED_BAR;
     it->ts_us = rec.bar.time_us + tf_us(rec.bar.tf);

@@ -27,6 +27,7 @@ struct bt_data {
     int has_pending;
     uint64_t *quotes, *trades; /* per symbol: the last n given */
     int nsym;
+    int bar_tf; /* the timeframe of the bars (one per run), -1 before the first */
     uint64_t items;
 };
 

@@ -265,9 +265,10 @@ static int *ranking(const struct job *v, int n, const char *metric)
 static void put_metrics(FILE *f, const struct job *j)
 {
     const struct bt_metrics *m = &j->res.m;
-    fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.2f", m->trades, m->win_rate,
+    int64_t cents = (m->commissions + 5000) / 10000; /* money has 6 decimals, >= 0 */
+    fprintf(f, "%d,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%.6f,%lld.%02lld", m->trades, m->win_rate,
             m->total_return, m->cagr, m->sharpe, m->sortino, m->max_drawdown, m->profit_factor,
-            m->exposure, (double)m->commissions / 1e6);
+            m->exposure, (long long)(cents / 100), (long long)(cents % 100));
 }
 
 static const char metrics_header[] =

@@ -54,6 +54,8 @@
 #define SIM_BATCH    4096
 #define LIVE_TICK_US 1000
 #define ROLL_US      1000000 /* the market rolls and the order manager ticks every second */
+/* a bar without volume (indices, FX) quotes this much: orders fill whole at its close */
+#define BAR_NO_VOLUME_SIZE (INT64_C(1) << 53)
 /* event log slots (about 45 MB in all): every event (2 minutes at the demo's 1,000
  * events/s, under a second at 200,000), and every event but market data (hours) */
 #define EVENT_LOG_ALL   (1 << 17)
@@ -90,7 +92,7 @@ void host_publish_market(struct host *h, struct event *ev)
 void host_run_timers(struct host *h, int64_t now_us)
 {
     if (h->recorder) recorder_timers(h->recorder, now_us); /* a replay runs them here too */
-    timerq_run_due(h->timers, now_us);
+    if (timerq_run_due(h->timers, now_us) > 0 && h->oms) oms_after_timers(h->oms);
     if (h->oms && oms_pending(h->oms)) oms_flush(h->oms);
 }
 
@@ -103,10 +105,12 @@ static void roll_timer(void *arg, uint64_t id)
     if (h->recorder) recorder_flush(h->recorder);
     if (h->roll_skips) {
         /* a source with gaps (daily bars): no second-by-second rolls across a night, just
-         * one at the last boundary before the next item (bars close, the day rolls) */
+         * one at the next bar close or the last boundary before the next item, whichever
+         * comes first (bars close, the day rolls) */
         int64_t due = now - now % ROLL_US + ROLL_US;
         int64_t before_next = h->next_item_us - h->next_item_us % ROLL_US;
-        timerq_add(h->timers, MAX(due, before_next), 0, roll_timer, h);
+        int64_t close = market_next_close(h->market); /* bars built from ticks close on time */
+        timerq_add(h->timers, MAX(due, MIN(close, before_next)), 0, roll_timer, h);
     }
 }
 
@@ -186,7 +190,7 @@ static void on_feed_sim(evutil_socket_t fd, short what, void *arg)
  * there, as at the close), then the bar goes into the history and out to strategies. */
 static void publish_feed_bar(struct host *h, const struct bar *b, int64_t ts_us)
 {
-    int64_t size = b->volume > 0 ? b->volume : h->instruments.v[b->sym].lot;
+    int64_t size = b->volume > 0 ? b->volume : BAR_NO_VOLUME_SIZE;
     struct event q = {.type = EV_MARKET_DATA, .md_kind = MD_QUOTE, .ts_us = ts_us};
     util_strlcpy(q.source, "bars", sizeof q.source);
     q.u.quote = (struct quote){b->sym, b->close, b->close, size, size, 0};

@@ -379,6 +379,11 @@ static void refuse_unsent(struct oms *o, const struct out_item *items, int n)
     }
 }
 
+void oms_after_timers(struct oms *o)
+{
+    o->venue_dirty = 1;
+}
+
 int oms_pending(const struct oms *o)
 {
     return o->nout > 0 || o->venue_dirty || (o->journal && journal_pending(o->journal) > 0) ||

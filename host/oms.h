@@ -88,6 +88,9 @@ int oms_cancel_all(struct oms *o, const char *strategy, int sym);
  * its positions to zero. Returns the number of orders sent, or -1 with reason. */
 int oms_flatten(struct oms *o, const char *strategy, int sym, const char **reason);
 
+/* After the host ran timers: the venue's own timers (latency, day-order expiry) may have
+ * queued reports, which the next oms_flush delivers. */
+void oms_after_timers(struct oms *o);
 /* Group commit and send (see above). Cheap when there is nothing to do. */
 void oms_flush(struct oms *o);
 int oms_pending(const struct oms *o);

@@ -171,6 +171,45 @@ def test_from_to():
     check(closes == [110, 121, 110], f"bars in range: {closes}")
 
 
+def test_review_cases():
+    d = bt.scratch()
+    bt.write(d, "flat.lua", FLAT)
+    bt.write(d, "bars.csv", BARS)
+    bt.write(d, "ticks.csv", "time,symbol,price,size\n1741000000,TEST,10,1\n")
+    bt.write(d, "min.csv", "time,symbol,open,high,low,close,volume\n"
+                           "2025-03-03T14:30:00Z,TEST,1,1,1,1,1\n2025-03-03T14:31:00Z,TEST,1,1,1,1,1\n")
+    limit = os.path.join(HERE, "day_limit.lua")
+    r = bt.backtest(STEPS, "--data", "bars.csv", "ticks.csv", cwd=d)
+    check(r.rc == 2 and "mixes bar files and tick files" in r.stderr, "bars with ticks refused", r)
+    r = bt.backtest(limit, "--data", "bars.csv", "min.csv", cwd=d)
+    check(r.rc == 1 and "mixes 1d and 1m bars" in r.stderr, "two timeframes refused", r)
+    r = bt.backtest(STEPS, "--data", "bars.csv", "--from", "2030-01-01", cwd=d)
+    check(r.rc == 1 and "no market data" in r.stderr, "an empty range fails", r)
+    check(not os.path.exists(os.path.join(d, "out", "summary.json")), "no report of a failed run")
+    # a day order expires at the session end even when nothing else happens
+    r = bt.backtest(limit, "--data", "bars.csv", cwd=d)
+    check(r.rc == 0, "day limit", r)
+    statuses = [row["status"] for row in r.rows("orders.csv")]
+    check(statuses == ["EXPIRED"], f"the day order expired: {statuses}")
+    check("status=EXPIRED" in r.read("log.txt").decode(), "on_order saw the expiry")
+    # bars without volume (indices) fill whole at their close
+    bt.write(d, "vol0.csv", BARS.replace(",1000\n", ",0\n"))
+    r = bt.backtest(STEPS, "--data", "vol0.csv", "--config", "flat.lua", cwd=d)
+    check(r.rc == 0 and r.summary()["metrics"]["final"] == 10210, "zero-volume bars fill", r)
+    # bars built from ticks close at their end, also across a gap in the data
+    bt.write(d, "gap.csv", "time,symbol,price,size\n2025-03-03T15:58:30Z,TEST,10,1\n"
+                           "2025-03-03T16:05:00Z,TEST,11,1\n")
+    r = bt.backtest(limit, "--data", "gap.csv", cwd=d)
+    check(r.rc == 0, "gap", r)
+    bars = [l for l in r.read("log.txt").decode().splitlines() if "bar tf=1m" in l]
+    check(bars and all(int(l.split("now=")[1].split()[0].strip('"')) ==
+                       int(l.split("open=")[1].split()[0]) + 60 for l in bars), f"bar times: {bars}")
+    for args, word in (((STEPS, "--data", "bars.csv", "--out", ""), "--out"),
+                       ((STEPS, "--data", "bars.csv", "--jobs", "2.5"), "whole number")):
+        r = bt.backtest(*args, cwd=d, out=None)
+        check(r.rc == 2 and word in r.stderr, f"{args}", r)
+
+
 def test_progress_bar_on_a_terminal():
     d = bt.scratch()
     data = bt.gen_ticks(os.path.join(d, "t.csv"), 300000)
@@ -196,4 +235,4 @@ if __name__ == "__main__":
     from harness import main
     main([test_deterministic, test_hand_computed_metrics, test_formats, test_several_files_merge,
           test_malformed_data, test_risk_denials_reported, test_usage_errors, test_from_to,
-          test_progress_bar_on_a_terminal])
+          test_review_cases, test_progress_bar_on_a_terminal])
