@@ -31,8 +31,9 @@ struct bt_data {
     uint64_t items;
 };
 
-/* Opens the data (CSV files or recordings) of o. Returns 0, or -1 with e (2 = usage:
- * a file cannot be opened; the caller decides the exit code from *usage). */
+/* Opens the data (CSV files or recordings) of o. Returns 0, or -1 with e and *usage set
+ * when the failure is the user's (a file that cannot be opened, bars mixed with ticks)
+ * rather than the data's (a malformed line). */
 int bt_data_open(struct bt_data *d, const struct backtest_opts *o, int *usage, struct err *e);
 /* The instruments the data has, in order: symbols, and grids when the data knows them
  * (recordings); tick 0 when it does not (CSV). */

@@ -3,7 +3,7 @@
  * The file runs in a fresh sandbox with no host API (the same rules as a strategy:
  * no io/os/require, 16 MB, 1 s of CPU) and must return a table. A walker then reads
  * it with raw access only (no metamethod of the config runs during the check), keeping
- * the key path for messages, and fills struct config. Defaults are set first, so an
+ * the key path for messages (config_walk.h), and fills struct config. Defaults are set first, so an
  * absent key keeps its default while an unknown or mistyped one is an error. */
 #include "config.h"
 
@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "config_walk.h"
 #include "fixed.h"
 #include "log.h"
 #include "sbx.h"
@@ -27,201 +28,11 @@
 #define MAX_SYMBOLS      256
 #define MAX_STRATEGIES   256
 
-struct walk {
-    lua_State *L;
-    const char *file;
-    char path[256];
-    struct err *e;
-    int failed;
-};
-
-static int fail(struct walk *w, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int fail(struct walk *w, const char *fmt, ...)
-{
-    if (w->failed) return -1;
-    char msg[512];
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(msg, sizeof msg, fmt, ap);
-    va_end(ap);
-    err_set(w->e, "%s: %s%s%s", w->file, w->path, w->path[0] ? ": " : "", msg);
-    w->failed = 1;
-    return -1;
-}
-
-static size_t enter(struct walk *w, const char *key)
-{
-    size_t mark = strlen(w->path);
-    snprintf(w->path + mark, sizeof w->path - mark, "%s%s", mark ? "." : "", key);
-    return mark;
-}
-
-static size_t enter_index(struct walk *w, int i)
-{
-    size_t mark = strlen(w->path);
-    snprintf(w->path + mark, sizeof w->path - mark, "[%d]", i);
-    return mark;
-}
-
-static void leave(struct walk *w, size_t mark)
-{
-    w->path[mark] = '\0';
-}
-
-/* Every key of the table at idx must be one of names. */
-static int check_keys(struct walk *w, int idx, const char *const *names)
-{
-    lua_State *L = w->L;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        int ok = 0;
-        if (lua_type(L, -1) == LUA_TSTRING)
-            for (const char *const *n = names; *n && !ok; n++)
-                ok = !strcmp(*n, lua_tostring(L, -1));
-        if (!ok) {
-            struct buf list = BUF_INIT;
-            for (const char *const *n = names; *n; n++)
-                buf_printf(&list, "%s%s", n == names ? "" : ", ", *n);
-            char key[80];
-            if (lua_type(L, -1) == LUA_TSTRING)
-                snprintf(key, sizeof key, "'%.60s'", lua_tostring(L, -1));
-            else snprintf(key, sizeof key, "a %s key", lua_typename(L, lua_type(L, -1)));
-            fail(w, "unknown key %s (expected one of: %s)", key, list.p);
-            buf_free(&list);
-            lua_pop(L, 1);
-            return -1;
-        }
-    }
-    return 0;
-}
-
-/* 1 when the table at idx is a non-empty sequence: keys exactly 1..n. */
-static int is_list(lua_State *L, int idx)
-{
-    int n = (int)lua_objlen(L, idx), count = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        lua_pop(L, 1);
-        count++;
-    }
-    return n > 0 && count == n;
-}
-
-/* Pushes t[key] (raw). */
-static int get(struct walk *w, int t, const char *key)
-{
-    lua_pushstring(w->L, key);
-    lua_rawget(w->L, t);
-    return lua_type(w->L, -1);
-}
-
-static int num(struct walk *w, int t, const char *key, double *out, double min, double max)
-{
-    int type = get(w, t, key);
-    int rc = 0;
-    if (type != LUA_TNIL) {
-        size_t m = enter(w, key);
-        double v = lua_tonumber(w->L, -1);
-        if (type != LUA_TNUMBER || !isfinite(v) || v < min || v > max)
-            rc = fail(w, "expected a number from %g to %g, got %s", min, max,
-                      type == LUA_TNUMBER ? "out of range" : lua_typename(w->L, type));
-        else *out = v;
-        leave(w, m);
-    }
-    lua_pop(w->L, 1);
-    return rc;
-}
-
-static int integer(struct walk *w, int t, const char *key, int64_t *out, double min, double max)
-{
-    double v = (double)*out;
-    if (num(w, t, key, &v, min, max) != 0) return -1;
-    if (v != floor(v)) {
-        size_t m = enter(w, key);
-        fail(w, "expected an integer");
-        leave(w, m);
-        return -1;
-    }
-    *out = (int64_t)v;
-    return 0;
-}
-
-static int str(struct walk *w, int t, const char *key, char **out)
-{
-    int type = get(w, t, key);
-    int rc = 0;
-    if (type != LUA_TNIL) {
-        size_t m = enter(w, key);
-        if (type != LUA_TSTRING)
-            rc = fail(w, "expected a string, got %s", lua_typename(w->L, type));
-        else {
-            free(*out);
-            *out = xstrdup(lua_tostring(w->L, -1));
-        }
-        leave(w, m);
-    }
-    lua_pop(w->L, 1);
-    return rc;
-}
-
-static int boolean(struct walk *w, int t, const char *key, int *out)
-{
-    int type = get(w, t, key);
-    int rc = 0;
-    if (type != LUA_TNIL) {
-        size_t m = enter(w, key);
-        if (type != LUA_TBOOLEAN)
-            rc = fail(w, "expected true or false, got %s", lua_typename(w->L, type));
-        else *out = lua_toboolean(w->L, -1);
-        leave(w, m);
-    }
-    lua_pop(w->L, 1);
-    return rc;
-}
-
-/* A duration: a string such as "10ms"/"60s" or a number of seconds. */
-static int duration(struct walk *w, int t, const char *key, int64_t *out_us)
-{
-    int type = get(w, t, key);
-    int rc = 0;
-    if (type != LUA_TNIL) {
-        size_t m = enter(w, key);
-        int64_t us = -1;
-        if (type == LUA_TSTRING) {
-            if (util_parse_duration(lua_tostring(w->L, -1), &us) != 0) us = -1;
-        } else if (type == LUA_TNUMBER) {
-            double s = lua_tonumber(w->L, -1);
-            if (isfinite(s) && s > 0 && s < 1e9) us = (int64_t)llround(s * 1e6);
-        }
-        if (us <= 0)
-            rc = fail(w,
-                      "expected a positive duration like \"10ms\", \"60s\" or a number of seconds");
-        else *out_us = us;
-        leave(w, m);
-    }
-    lua_pop(w->L, 1);
-    return rc;
-}
-
-/* Pushes t[key] if it is a table (returns its index), or 0 when absent; error otherwise. */
-static int subtable(struct walk *w, int t, const char *key)
-{
-    int type = get(w, t, key);
-    if (type == LUA_TTABLE) return lua_gettop(w->L);
-    lua_pop(w->L, 1);
-    if (type == LUA_TNIL) return 0;
-    size_t m = enter(w, key);
-    fail(w, "expected a table, got %s", lua_typename(w->L, type));
-    leave(w, m);
-    return -1;
-}
-
 static int read_symbol(struct walk *w, int t, const char *name, struct config_symbol *s)
 {
     static const char *keys[] = {"price", "drift",  "vol",      "tick",
                                  "lot",   "spread", "max_lots", NULL};
-    if (!instrument_symbol_valid(name)) return fail(w, "'%s' is not a valid symbol", name);
+    if (!instrument_symbol_valid(name)) return walk_fail(w, "'%s' is not a valid symbol", name);
     util_strlcpy(s->symbol, name, sizeof s->symbol);
     s->price = 100;
     s->drift = 0.0;
@@ -231,42 +42,42 @@ static int read_symbol(struct walk *w, int t, const char *name, struct config_sy
     s->spread_ticks = 1;
     s->max_lots = 5;
     int64_t spread = 1;
-    if (check_keys(w, t, keys) || num(w, t, "price", &s->price, 1e-9, 1e12) ||
-        num(w, t, "drift", &s->drift, -10, 10) || num(w, t, "vol", &s->vol, 0, 10) ||
-        num(w, t, "tick", &s->tick, 1e-9, 1e6) || num(w, t, "lot", &s->lot, 1e-9, 1e9) ||
-        integer(w, t, "spread", &spread, 1, 1000) ||
-        integer(w, t, "max_lots", &s->max_lots, 1, 1e9))
+    if (walk_check_keys(w, t, keys) || walk_num(w, t, "price", &s->price, 1e-9, 1e12) ||
+        walk_num(w, t, "drift", &s->drift, -10, 10) || walk_num(w, t, "vol", &s->vol, 0, 10) ||
+        walk_num(w, t, "tick", &s->tick, 1e-9, 1e6) || walk_num(w, t, "lot", &s->lot, 1e-9, 1e9) ||
+        walk_integer(w, t, "spread", &spread, 1, 1000) ||
+        walk_integer(w, t, "max_lots", &s->max_lots, 1, 1e9))
         return -1;
     s->spread_ticks = (int)spread;
-    if (fx_decimals_of(s->tick) < 0) return fail(w, "tick must have at most 9 decimals");
-    if (fx_decimals_of(s->lot) < 0) return fail(w, "lot must have at most 9 decimals");
+    if (fx_decimals_of(s->tick) < 0) return walk_fail(w, "tick must have at most 9 decimals");
+    if (fx_decimals_of(s->lot) < 0) return walk_fail(w, "lot must have at most 9 decimals");
     return 0;
 }
 
 static int read_feed(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"kind", "rate", "trade_ratio", "seed", "symbols", NULL};
-    if (check_keys(w, t, keys)) return -1;
+    if (walk_check_keys(w, t, keys)) return -1;
     char *kind = NULL;
-    if (str(w, t, "kind", &kind)) return -1;
+    if (walk_str(w, t, "kind", &kind)) return -1;
     if (kind && strcmp(kind, "sim")) {
-        size_t m = enter(w, "kind");
-        fail(w, "unknown feed kind '%s' (available: sim)", kind);
-        leave(w, m);
+        size_t m = walk_enter(w, "kind");
+        walk_fail(w, "unknown feed kind '%s' (available: sim)", kind);
+        walk_leave(w, m);
         free(kind);
         return -1;
     }
     free(kind);
     int64_t seed = (int64_t)cfg->feed_seed;
-    if (num(w, t, "rate", &cfg->feed_rate, 0.001, 10e6) ||
-        num(w, t, "trade_ratio", &cfg->feed_trade_ratio, 0, 1) ||
-        integer(w, t, "seed", &seed, 0, 9007199254740991.0))
+    if (walk_num(w, t, "rate", &cfg->feed_rate, 0.001, 10e6) ||
+        walk_num(w, t, "trade_ratio", &cfg->feed_trade_ratio, 0, 1) ||
+        walk_integer(w, t, "seed", &seed, 0, 9007199254740991.0))
         return -1;
     cfg->feed_seed = (uint64_t)seed;
-    int syms = subtable(w, t, "symbols");
+    int syms = walk_subtable(w, t, "symbols");
     if (syms < 0) return -1;
     if (syms == 0) return 0;
-    size_t m = enter(w, "symbols");
+    size_t m = walk_enter(w, "symbols");
     /* keys sorted so the instrument ids do not depend on hash order */
     lua_State *L = w->L;
     int n = 0;
@@ -277,14 +88,14 @@ static int read_feed(struct walk *w, int t, struct config *cfg)
             lua_pop(L, 2);
             for (int i = 0; i < n; i++) free(names[i]);
             free(names);
-            return fail(w, "expected SYMBOL = { price = ..., ... } entries");
+            return walk_fail(w, "expected SYMBOL = { price = ..., ... } entries");
         }
         names = xrealloc(names, sizeof *names * (size_t)(n + 1));
         names[n++] = xstrdup(lua_tostring(L, -2));
         lua_pop(L, 1);
     }
     int rc = 0;
-    if (n > MAX_SYMBOLS) rc = fail(w, "at most %d symbols", MAX_SYMBOLS);
+    if (n > MAX_SYMBOLS) rc = walk_fail(w, "at most %d symbols", MAX_SYMBOLS);
     for (int i = 0; i < n && !rc; i++)
         for (int k = i + 1; k < n; k++)
             if (strcmp(names[k], names[i]) < 0) {
@@ -294,15 +105,15 @@ static int read_feed(struct walk *w, int t, struct config *cfg)
             }
     if (!rc) cfg->symbols = xcalloc((size_t)n + 1, sizeof *cfg->symbols);
     for (int i = 0; i < n && !rc; i++) {
-        size_t m2 = enter(w, names[i]);
-        get(w, syms, names[i]);
+        size_t m2 = walk_enter(w, names[i]);
+        walk_get(w, syms, names[i]);
         rc = read_symbol(w, lua_gettop(L), names[i], &cfg->symbols[cfg->nsymbols++]);
         lua_pop(L, 1);
-        leave(w, m2);
+        walk_leave(w, m2);
     }
     for (int i = 0; i < n; i++) free(names[i]);
     free(names);
-    leave(w, m);
+    walk_leave(w, m);
     lua_pop(L, 1);
     return rc;
 }
@@ -314,21 +125,21 @@ static int read_params(struct walk *w, int t, struct params *ps)
     while (lua_next(L, t)) {
         if (lua_type(L, -2) != LUA_TSTRING || lua_objlen(L, -2) >= PARAM_NAME_MAX) {
             lua_pop(L, 2);
-            return fail(w, "parameter names must be strings");
+            return walk_fail(w, "parameter names must be strings");
         }
         struct param p = {0};
         util_strlcpy(p.name, lua_tostring(L, -2), sizeof p.name);
         int type = lua_type(L, -1);
-        size_t m = enter(w, p.name);
+        size_t m = walk_enter(w, p.name);
         if (type == LUA_TNUMBER && isfinite(lua_tonumber(L, -1)))
             p.type = PARAM_NUMBER, p.num = lua_tonumber(L, -1);
         else if (type == LUA_TBOOLEAN) p.type = PARAM_BOOL, p.b = lua_toboolean(L, -1);
         else if (type == LUA_TSTRING) p.type = PARAM_STRING, p.str = (char *)lua_tostring(L, -1);
         else {
             lua_pop(L, 2);
-            return fail(w, "expected a number, string or boolean");
+            return walk_fail(w, "expected a number, string or boolean");
         }
-        leave(w, m);
+        walk_leave(w, m);
         params_set(ps, &p);
         lua_pop(L, 1);
     }
@@ -368,31 +179,31 @@ static const struct {
 static int read_limits(struct walk *w, int t, struct risk_limits *l)
 {
     for (size_t i = 0; i < ARRAY_LEN(limit_fields); i++)
-        if (num(w, t, limit_fields[i].name, (double *)((char *)l + limit_fields[i].off), 0,
-                limit_fields[i].max))
+        if (walk_num(w, t, limit_fields[i].name, (double *)((char *)l + limit_fields[i].off), 0,
+                     limit_fields[i].max))
             return -1;
-    return boolean(w, t, "self_cross", &l->self_cross);
+    return walk_boolean(w, t, "self_cross", &l->self_cross);
 }
 
 static int read_symbol_list(struct walk *w, int t, const char *key, char ***out, int *n)
 {
     lua_State *L = w->L;
-    int s = subtable(w, t, key);
+    int s = walk_subtable(w, t, key);
     if (s <= 0) return s;
-    size_t m = enter(w, key);
+    size_t m = walk_enter(w, key);
     int rc = 0, len = (int)lua_objlen(L, s);
-    if (!is_list(L, s) && len != 0) rc = fail(w, "expected a list of symbol names");
+    if (!walk_is_list(L, s) && len != 0) rc = walk_fail(w, "expected a list of symbol names");
     *out = xcalloc((size_t)len + 1, sizeof **out);
     for (int i = 1; i <= len && rc == 0; i++) {
         lua_rawgeti(L, s, i);
         if (lua_type(L, -1) != LUA_TSTRING || !instrument_symbol_valid(lua_tostring(L, -1))) {
-            size_t m2 = enter_index(w, i);
-            rc = fail(w, "expected a symbol name");
-            leave(w, m2);
+            size_t m2 = walk_enter_index(w, i);
+            rc = walk_fail(w, "expected a symbol name");
+            walk_leave(w, m2);
         } else (*out)[(*n)++] = xstrdup(lua_tostring(L, -1));
         lua_pop(L, 1);
     }
-    leave(w, m);
+    walk_leave(w, m);
     lua_pop(L, 1);
     return rc;
 }
@@ -401,18 +212,18 @@ static int read_risk(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {LIMIT_KEYS, "restricted", "alerts", "kill_flatten", NULL};
     static const char *alert_keys[] = {"low", "medium", "high", "critical", NULL};
-    if (check_keys(w, t, keys) || read_limits(w, t, &cfg->risk) ||
+    if (walk_check_keys(w, t, keys) || read_limits(w, t, &cfg->risk) ||
         read_symbol_list(w, t, "restricted", &cfg->restricted, &cfg->nrestricted) ||
-        boolean(w, t, "kill_flatten", &cfg->kill_flatten))
+        walk_boolean(w, t, "kill_flatten", &cfg->kill_flatten))
         return -1;
-    int a = subtable(w, t, "alerts");
+    int a = walk_subtable(w, t, "alerts");
     if (a < 0) return -1;
     if (a == 0) return 0;
-    size_t m = enter(w, "alerts");
-    int rc = check_keys(w, a, alert_keys);
+    size_t m = walk_enter(w, "alerts");
+    int rc = walk_check_keys(w, a, alert_keys);
     for (int i = 0; i < SEV__COUNT && rc == 0; i++)
-        rc = num(w, a, alert_keys[i], &cfg->alert_at[i], 0.01, 10);
-    leave(w, m);
+        rc = walk_num(w, a, alert_keys[i], &cfg->alert_at[i], 0.01, 10);
+    walk_leave(w, m);
     lua_pop(w->L, 1);
     return rc;
 }
@@ -420,14 +231,14 @@ static int read_risk(struct walk *w, int t, struct config *cfg)
 static int hhmm(struct walk *w, int t, const char *key, int *out_min)
 {
     char *s = NULL;
-    if (str(w, t, key, &s)) return -1;
+    if (walk_str(w, t, key, &s)) return -1;
     if (!s) return 0;
     int hh, mm, n = 0, rc = 0;
     if (sscanf(s, "%2d:%2d%n", &hh, &mm, &n) != 2 || s[n] || hh > 23 || mm > 59 || hh < 0 ||
         mm < 0) {
-        size_t m = enter(w, key);
-        rc = fail(w, "expected a time of day like \"16:00\"");
-        leave(w, m);
+        size_t m = walk_enter(w, key);
+        rc = walk_fail(w, "expected a time of day like \"16:00\"");
+        walk_leave(w, m);
     } else *out_min = hh * 60 + mm;
     free(s);
     return rc;
@@ -437,13 +248,13 @@ static int read_account(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"cash", "mark", "session_end", "tz", NULL};
     char *mark = NULL;
-    int rc = check_keys(w, t, keys) || num(w, t, "cash", &cfg->cash, 0, 1e12) ||
-             str(w, t, "mark", &mark) || hhmm(w, t, "session_end", &cfg->session_end_min) ||
-             str(w, t, "tz", &cfg->session_tz);
+    int rc = walk_check_keys(w, t, keys) || walk_num(w, t, "cash", &cfg->cash, 0, 1e12) ||
+             walk_str(w, t, "mark", &mark) || hhmm(w, t, "session_end", &cfg->session_end_min) ||
+             walk_str(w, t, "tz", &cfg->session_tz);
     if (!rc && mark && strcmp(mark, "last") && strcmp(mark, "mid")) {
-        size_t m = enter(w, "mark");
-        rc = fail(w, "expected \"last\" (last trade) or \"mid\" (quote midpoint)");
-        leave(w, m);
+        size_t m = walk_enter(w, "mark");
+        rc = walk_fail(w, "expected \"last\" (last trade) or \"mid\" (quote midpoint)");
+        walk_leave(w, m);
     }
     if (!rc && mark) cfg->mark_mid = !strcmp(mark, "mid");
     free(mark);
@@ -456,16 +267,16 @@ static int read_venue(struct walk *w, int t, struct config *cfg)
                                  "latency_ms", "commission_per_share", "commission_bps",
                                  NULL};
     char *kind = NULL;
-    int rc = check_keys(w, t, keys) || str(w, t, "kind", &kind) ||
-             num(w, t, "slippage_bps", &cfg->slippage_bps, 0, 10000) ||
-             boolean(w, t, "fill_on_touch", &cfg->fill_on_touch) ||
-             num(w, t, "latency_ms", &cfg->latency_ms, 0, 60000) ||
-             num(w, t, "commission_per_share", &cfg->commission_per_share, 0, 1000) ||
-             num(w, t, "commission_bps", &cfg->commission_bps, 0, 10000);
+    int rc = walk_check_keys(w, t, keys) || walk_str(w, t, "kind", &kind) ||
+             walk_num(w, t, "slippage_bps", &cfg->slippage_bps, 0, 10000) ||
+             walk_boolean(w, t, "fill_on_touch", &cfg->fill_on_touch) ||
+             walk_num(w, t, "latency_ms", &cfg->latency_ms, 0, 60000) ||
+             walk_num(w, t, "commission_per_share", &cfg->commission_per_share, 0, 1000) ||
+             walk_num(w, t, "commission_bps", &cfg->commission_bps, 0, 10000);
     if (!rc && kind && strcmp(kind, "paper")) {
-        size_t m = enter(w, "kind");
-        rc = fail(w, "expected \"paper\" (the only venue so far)");
-        leave(w, m);
+        size_t m = walk_enter(w, "kind");
+        rc = walk_fail(w, "expected \"paper\" (the only venue so far)");
+        walk_leave(w, m);
     }
     free(kind);
     return rc ? -1 : 0;
@@ -474,8 +285,8 @@ static int read_venue(struct walk *w, int t, struct config *cfg)
 static int read_journal(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"enabled", "sync", NULL};
-    return check_keys(w, t, keys) || boolean(w, t, "enabled", &cfg->journal_enabled) ||
-                   boolean(w, t, "sync", &cfg->journal_sync)
+    return walk_check_keys(w, t, keys) || walk_boolean(w, t, "enabled", &cfg->journal_enabled) ||
+                   walk_boolean(w, t, "sync", &cfg->journal_sync)
                ? -1
                : 0;
 }
@@ -485,11 +296,11 @@ static int read_journal(struct walk *w, int t, struct config *cfg)
 static int read_name_list(struct walk *w, int t, const char *key, char ***out, int *n)
 {
     lua_State *L = w->L;
-    int s = subtable(w, t, key);
+    int s = walk_subtable(w, t, key);
     if (s <= 0) return s;
-    size_t m = enter(w, key);
+    size_t m = walk_enter(w, key);
     int rc = 0, len = (int)lua_objlen(L, s);
-    if (!is_list(L, s) && len != 0) rc = fail(w, "expected a list of strings");
+    if (!walk_is_list(L, s) && len != 0) rc = walk_fail(w, "expected a list of strings");
     *out = xcalloc((size_t)len + 1, sizeof **out);
     for (int i = 1; i <= len && rc == 0; i++) {
         lua_rawgeti(L, s, i);
@@ -497,13 +308,13 @@ static int read_name_list(struct walk *w, int t, const char *key, char ***out, i
         int ok = v && *v && strlen(v) < 256;
         for (const char *p = v; ok && *p; p++) ok = (unsigned char)*p > ' ' && *p != 0x7f;
         if (!ok) {
-            size_t m2 = enter_index(w, i);
-            rc = fail(w, "expected a name without spaces (at most 255 bytes)");
-            leave(w, m2);
+            size_t m2 = walk_enter_index(w, i);
+            rc = walk_fail(w, "expected a name without spaces (at most 255 bytes)");
+            walk_leave(w, m2);
         } else (*out)[(*n)++] = xstrdup(v);
         lua_pop(L, 1);
     }
-    leave(w, m);
+    walk_leave(w, m);
     lua_pop(L, 1);
     return rc;
 }
@@ -512,16 +323,17 @@ static int read_http(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"enabled", "listen", "token",    "hosts",     "origins", "web",
                                  "rate",    "burst",  "max_body", "max_conns", "timeout", NULL};
-    return check_keys(w, t, keys) || boolean(w, t, "enabled", &cfg->http_enabled) ||
-                   str(w, t, "listen", &cfg->http_listen) || str(w, t, "token", &cfg->http_token) ||
+    return walk_check_keys(w, t, keys) || walk_boolean(w, t, "enabled", &cfg->http_enabled) ||
+                   walk_str(w, t, "listen", &cfg->http_listen) ||
+                   walk_str(w, t, "token", &cfg->http_token) ||
                    read_name_list(w, t, "hosts", &cfg->http_hosts, &cfg->http_nhosts) ||
                    read_name_list(w, t, "origins", &cfg->http_origins, &cfg->http_norigins) ||
-                   str(w, t, "web", &cfg->http_web_dir) ||
-                   num(w, t, "rate", &cfg->http_rate, 0, 1e9) ||
-                   num(w, t, "burst", &cfg->http_burst, 0, 1e9) ||
-                   integer(w, t, "max_body", &cfg->http_max_body, 1024, 1 << 30) ||
-                   integer(w, t, "max_conns", &cfg->http_max_conns, 1, 100000) ||
-                   duration(w, t, "timeout", &cfg->http_timeout_us)
+                   walk_str(w, t, "web", &cfg->http_web_dir) ||
+                   walk_num(w, t, "rate", &cfg->http_rate, 0, 1e9) ||
+                   walk_num(w, t, "burst", &cfg->http_burst, 0, 1e9) ||
+                   walk_integer(w, t, "max_body", &cfg->http_max_body, 1024, 1 << 30) ||
+                   walk_integer(w, t, "max_conns", &cfg->http_max_conns, 1, 100000) ||
+                   walk_duration(w, t, "timeout", &cfg->http_timeout_us)
                ? -1
                : 0;
 }
@@ -532,15 +344,15 @@ static int read_ws(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"max_clients",  "max_message", "queue",         "stall", "ping",
                                  "pong_timeout", "history",     "history_other", NULL};
-    return check_keys(w, t, keys) ||
-                   integer(w, t, "max_clients", &cfg->ws_max_clients, 1, 100000) ||
-                   integer(w, t, "max_message", &cfg->ws_max_message, 128, 1 << 24) ||
-                   integer(w, t, "queue", &cfg->ws_queue, 4096, 1 << 30) ||
-                   duration(w, t, "stall", &cfg->ws_stall_us) ||
-                   duration(w, t, "ping", &cfg->ws_ping_us) ||
-                   duration(w, t, "pong_timeout", &cfg->ws_pong_timeout_us) ||
-                   integer(w, t, "history", &cfg->ws_history, 16, 1 << 24) ||
-                   integer(w, t, "history_other", &cfg->ws_history_other, 16, 1 << 24)
+    return walk_check_keys(w, t, keys) ||
+                   walk_integer(w, t, "max_clients", &cfg->ws_max_clients, 1, 100000) ||
+                   walk_integer(w, t, "max_message", &cfg->ws_max_message, 128, 1 << 24) ||
+                   walk_integer(w, t, "queue", &cfg->ws_queue, 4096, 1 << 30) ||
+                   walk_duration(w, t, "stall", &cfg->ws_stall_us) ||
+                   walk_duration(w, t, "ping", &cfg->ws_ping_us) ||
+                   walk_duration(w, t, "pong_timeout", &cfg->ws_pong_timeout_us) ||
+                   walk_integer(w, t, "history", &cfg->ws_history, 16, 1 << 24) ||
+                   walk_integer(w, t, "history_other", &cfg->ws_history_other, 16, 1 << 24)
                ? -1
                : 0;
 }
@@ -549,10 +361,10 @@ static int read_ws(struct walk *w, int t, struct config *cfg)
 static int read_console(struct walk *w, int t, struct config *cfg)
 {
     static const char *keys[] = {"enabled", "socket", "budget", "max_sessions", NULL};
-    return check_keys(w, t, keys) || boolean(w, t, "enabled", &cfg->console_enabled) ||
-                   str(w, t, "socket", &cfg->console_socket) ||
-                   duration(w, t, "budget", &cfg->console_budget_us) ||
-                   integer(w, t, "max_sessions", &cfg->console_max_sessions, 1, 1000)
+    return walk_check_keys(w, t, keys) || walk_boolean(w, t, "enabled", &cfg->console_enabled) ||
+                   walk_str(w, t, "socket", &cfg->console_socket) ||
+                   walk_duration(w, t, "budget", &cfg->console_budget_us) ||
+                   walk_integer(w, t, "max_sessions", &cfg->console_max_sessions, 1, 1000)
                ? -1
                : 0;
 }
@@ -561,9 +373,10 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
 {
     static const char *keys[] = {"script", "id", "symbols", "params", "risk", NULL};
     lua_State *L = w->L;
-    if (check_keys(w, t, keys) || str(w, t, "script", &s->script) || str(w, t, "id", &s->id))
+    if (walk_check_keys(w, t, keys) || walk_str(w, t, "script", &s->script) ||
+        walk_str(w, t, "id", &s->id))
         return -1;
-    if (!s->script) return fail(w, "script is required (a path to a .lua file)");
+    if (!s->script) return walk_fail(w, "script is required (a path to a .lua file)");
     if (s->id) {
         size_t n = strlen(s->id);
         int ok = n > 0 && n < 64;
@@ -571,19 +384,19 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
             ok = (*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z') || (*p >= '0' && *p <= '9') ||
                  *p == '_' || *p == '-' || *p == '.';
         if (!ok) {
-            size_t m = enter(w, "id");
-            fail(w, "expected 1-63 characters of letters, digits, _ - .");
-            leave(w, m);
+            size_t m = walk_enter(w, "id");
+            walk_fail(w, "expected 1-63 characters of letters, digits, _ - .");
+            walk_leave(w, m);
             return -1;
         }
     }
-    int syms = subtable(w, t, "symbols");
+    int syms = walk_subtable(w, t, "symbols");
     if (syms < 0) return -1;
     if (syms > 0) {
-        size_t m = enter(w, "symbols");
-        if (!is_list(L, syms)) {
-            fail(w, "expected a list of symbol names");
-            leave(w, m);
+        size_t m = walk_enter(w, "symbols");
+        if (!walk_is_list(L, syms)) {
+            walk_fail(w, "expected a list of symbol names");
+            walk_leave(w, m);
             lua_pop(L, 1);
             return -1;
         }
@@ -593,43 +406,43 @@ static int read_strategy(struct walk *w, int t, struct config_strategy *s)
             lua_rawgeti(L, syms, i);
             if (lua_type(L, -1) != LUA_TSTRING) {
                 lua_pop(L, 2);
-                size_t m2 = enter_index(w, i);
-                fail(w, "expected a symbol name");
-                leave(w, m2);
+                size_t m2 = walk_enter_index(w, i);
+                walk_fail(w, "expected a symbol name");
+                walk_leave(w, m2);
                 return -1;
             }
             const char *sym = lua_tostring(L, -1);
             if (!instrument_symbol_valid(sym)) {
                 lua_pop(L, 2);
-                size_t m2 = enter_index(w, i);
-                fail(w, "'%.40s' is not a valid symbol", sym);
-                leave(w, m2);
+                size_t m2 = walk_enter_index(w, i);
+                walk_fail(w, "'%.40s' is not a valid symbol", sym);
+                walk_leave(w, m2);
                 return -1;
             }
             s->symbols[s->nsymbols++] = xstrdup(sym);
             lua_pop(L, 1);
         }
-        leave(w, m);
+        walk_leave(w, m);
         lua_pop(L, 1);
     }
-    int ps = subtable(w, t, "params");
+    int ps = walk_subtable(w, t, "params");
     if (ps < 0) return -1;
     if (ps > 0) {
-        size_t m = enter(w, "params");
+        size_t m = walk_enter(w, "params");
         int rc = read_params(w, ps, &s->params);
-        leave(w, m);
+        walk_leave(w, m);
         lua_pop(L, 1);
         if (rc) return -1;
     }
-    int rs = subtable(w, t, "risk");
+    int rs = walk_subtable(w, t, "risk");
     if (rs < 0) return -1;
     if (rs > 0) {
         static const char *limit_keys[] = {LIMIT_KEYS, NULL};
-        size_t m = enter(w, "risk");
+        size_t m = walk_enter(w, "risk");
         s->risk.self_cross = 1;
-        int rc = check_keys(w, rs, limit_keys) || read_limits(w, rs, &s->risk);
+        int rc = walk_check_keys(w, rs, limit_keys) || read_limits(w, rs, &s->risk);
         s->has_risk = 1;
-        leave(w, m);
+        walk_leave(w, m);
         lua_pop(L, 1);
         if (rc) return -1;
     }
@@ -643,16 +456,16 @@ static int read_strategies(struct walk *w, int t, struct config *cfg)
     lua_pushnil(L);
     if (!lua_next(L, t)) return 0; /* strategies = {} */
     lua_pop(L, 2);
-    if (!is_list(L, t)) return fail(w, "expected a list of { script = \"...\", ... }");
-    if (n > MAX_STRATEGIES) return fail(w, "at most %d strategies", MAX_STRATEGIES);
+    if (!walk_is_list(L, t)) return walk_fail(w, "expected a list of { script = \"...\", ... }");
+    if (n > MAX_STRATEGIES) return walk_fail(w, "at most %d strategies", MAX_STRATEGIES);
     cfg->strategies = xcalloc((size_t)n + 1, sizeof *cfg->strategies);
     for (int i = 1; i <= n; i++) {
         lua_rawgeti(L, t, i);
-        size_t m = enter_index(w, i);
+        size_t m = walk_enter_index(w, i);
         int rc = lua_istable(L, -1)
                      ? read_strategy(w, lua_gettop(L), &cfg->strategies[cfg->nstrategies++])
-                     : fail(w, "expected { script = \"...\", ... }");
-        leave(w, m);
+                     : walk_fail(w, "expected { script = \"...\", ... }");
+        walk_leave(w, m);
         lua_pop(L, 1);
         if (rc) return -1;
     }
@@ -667,16 +480,17 @@ static int read_sandbox(struct walk *w, int t, struct config *cfg)
            ld = (double)cfg->load_budget_us / 1000, kb = (double)(cfg->script_limit >> 10);
     int64_t maxerr = cfg->max_errors;
     char *jit = NULL;
-    if (check_keys(w, t, keys) || num(w, t, "memory_mb", &mem, 1, 4096) ||
-        num(w, t, "callback_ms", &cb, 0.1, 60000) || num(w, t, "load_ms", &ld, 1, 600000) ||
-        num(w, t, "script_kb", &kb, 1, 16384) || integer(w, t, "max_errors", &maxerr, 0, 1e6) ||
-        duration(w, t, "error_window", &cfg->error_window_us) || str(w, t, "jit", &jit))
+    if (walk_check_keys(w, t, keys) || walk_num(w, t, "memory_mb", &mem, 1, 4096) ||
+        walk_num(w, t, "callback_ms", &cb, 0.1, 60000) ||
+        walk_num(w, t, "load_ms", &ld, 1, 600000) || walk_num(w, t, "script_kb", &kb, 1, 16384) ||
+        walk_integer(w, t, "max_errors", &maxerr, 0, 1e6) ||
+        walk_duration(w, t, "error_window", &cfg->error_window_us) || walk_str(w, t, "jit", &jit))
         return -1;
     if (jit && strcmp(jit, "auto") && strcmp(jit, "off")) {
         free(jit);
-        size_t m = enter(w, "jit");
-        fail(w, "expected \"auto\" (JIT when the probe passes) or \"off\"");
-        leave(w, m);
+        size_t m = walk_enter(w, "jit");
+        walk_fail(w, "expected \"auto\" (JIT when the probe passes) or \"off\"");
+        walk_leave(w, m);
         return -1;
     }
     if (jit) cfg->jit = !strcmp(jit, "auto");
@@ -692,17 +506,17 @@ static int read_sandbox(struct walk *w, int t, struct config *cfg)
 /* record = "DIR" (recording on, record.h) or false (off, as when absent). */
 static int read_record(struct walk *w, int t, struct config *cfg)
 {
-    int type = get(w, t, "record");
+    int type = walk_get(w, t, "record");
     int rc = 0;
-    size_t m = enter(w, "record");
+    size_t m = walk_enter(w, "record");
     if (type == LUA_TSTRING && lua_objlen(w->L, -1) > 0)
         cfg->record_dir = xstrdup(lua_tostring(w->L, -1));
     else if (type != LUA_TNIL && !(type == LUA_TBOOLEAN && !lua_toboolean(w->L, -1)))
-        rc = fail(w, "expected a directory (a string like \"var/record/\") or false, got %s",
-                  type == LUA_TSTRING    ? "an empty string"
-                  : type == LUA_TBOOLEAN ? "true"
-                                         : lua_typename(w->L, type));
-    leave(w, m);
+        rc = walk_fail(w, "expected a directory (a string like \"var/record/\") or false, got %s",
+                       type == LUA_TSTRING    ? "an empty string"
+                       : type == LUA_TBOOLEAN ? "true"
+                                              : lua_typename(w->L, type));
+    walk_leave(w, m);
     lua_pop(w->L, 1);
     return rc;
 }
@@ -713,47 +527,48 @@ static int read_root(struct walk *w, int t, struct config *cfg)
         "seed",    "mode",   "clock", "start",  "scripts",   "feed",    "strategies",
         "sandbox", "market", "log",   "reload", "fail_fast", "account", "venue",
         "journal", "risk",   "http",  "ws",     "console",   "record",  NULL};
-    if (check_keys(w, t, keys) || read_record(w, t, cfg)) return -1;
+    if (walk_check_keys(w, t, keys) || read_record(w, t, cfg)) return -1;
     int64_t seed = (int64_t)cfg->seed;
     char *clock = NULL, *start = NULL;
-    if (integer(w, t, "seed", &seed, 0, 9007199254740991.0) || str(w, t, "mode", &cfg->mode) ||
-        str(w, t, "clock", &clock) || str(w, t, "start", &start) ||
-        str(w, t, "scripts", &cfg->scripts_dir) || boolean(w, t, "fail_fast", &cfg->fail_fast))
+    if (walk_integer(w, t, "seed", &seed, 0, 9007199254740991.0) ||
+        walk_str(w, t, "mode", &cfg->mode) || walk_str(w, t, "clock", &clock) ||
+        walk_str(w, t, "start", &start) || walk_str(w, t, "scripts", &cfg->scripts_dir) ||
+        walk_boolean(w, t, "fail_fast", &cfg->fail_fast))
         goto fail;
     cfg->seed = (uint64_t)seed;
     if (clock && strcmp(clock, "wall") && strcmp(clock, "sim")) {
-        size_t m = enter(w, "clock");
-        fail(w, "expected \"wall\" (live) or \"sim\" (simulated, as fast as possible)");
-        leave(w, m);
+        size_t m = walk_enter(w, "clock");
+        walk_fail(w, "expected \"wall\" (live) or \"sim\" (simulated, as fast as possible)");
+        walk_leave(w, m);
         goto fail;
     }
     cfg->sim_clock = clock && !strcmp(clock, "sim");
     if (start) {
         struct tm tm = {0};
         char *end = strptime(start, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        size_t m = enter(w, "start");
+        size_t m = walk_enter(w, "start");
         if (!end || *end) {
-            fail(w, "expected a UTC time like \"2026-01-05T14:30:00Z\"");
-            leave(w, m);
+            walk_fail(w, "expected a UTC time like \"2026-01-05T14:30:00Z\"");
+            walk_leave(w, m);
             goto fail;
         }
-        leave(w, m);
+        walk_leave(w, m);
         cfg->start_us = (int64_t)timegm(&tm) * 1000000;
     }
     if (cfg->mode && strcmp(cfg->mode, "paper") && strcmp(cfg->mode, "live")) {
-        size_t m = enter(w, "mode");
-        fail(w, "expected \"paper\" or \"live\"");
-        leave(w, m);
+        size_t m = walk_enter(w, "mode");
+        walk_fail(w, "expected \"paper\" or \"live\"");
+        walk_leave(w, m);
         goto fail;
     }
     static const char *sections[] = {"feed",   "strategies", "sandbox", "market",  "log",
                                      "reload", "account",    "venue",   "journal", "risk",
                                      "http",   "ws",         "console"};
     for (size_t i = 0; i < ARRAY_LEN(sections); i++) {
-        int s = subtable(w, t, sections[i]);
+        int s = walk_subtable(w, t, sections[i]);
         if (s < 0) goto fail;
         if (s == 0) continue;
-        size_t m = enter(w, sections[i]);
+        size_t m = walk_enter(w, sections[i]);
         int rc;
         static const char *market_keys[] = {"history", NULL};
         static const char *log_keys[] = {"level", "file", NULL};
@@ -771,25 +586,26 @@ static int read_root(struct walk *w, int t, struct config *cfg)
             rc = read_sandbox(w, s, cfg);
             break;
         case 3:
-            rc = check_keys(w, s, market_keys) || integer(w, s, "history", &hist, 1, 100000);
+            rc = walk_check_keys(w, s, market_keys) ||
+                 walk_integer(w, s, "history", &hist, 1, 100000);
             cfg->bar_history = (int)hist;
             break;
         case 4:
-            rc = check_keys(w, s, log_keys) || str(w, s, "level", &level) ||
-                 str(w, s, "file", &cfg->log_file);
+            rc = walk_check_keys(w, s, log_keys) || walk_str(w, s, "level", &level) ||
+                 walk_str(w, s, "file", &cfg->log_file);
             if (!rc && level) {
                 cfg->log_level = log_level_parse(level);
                 if (cfg->log_level < 0) {
-                    size_t m2 = enter(w, "level");
-                    rc = fail(w, "expected debug, info, warn or error");
-                    leave(w, m2);
+                    size_t m2 = walk_enter(w, "level");
+                    rc = walk_fail(w, "expected debug, info, warn or error");
+                    walk_leave(w, m2);
                 }
             }
             free(level);
             break;
         case 5:
-            rc = check_keys(w, s, reload_keys) || boolean(w, s, "watch", &cfg->watch) ||
-                 integer(w, s, "debounce_ms", &deb, 1, 60000);
+            rc = walk_check_keys(w, s, reload_keys) || walk_boolean(w, s, "watch", &cfg->watch) ||
+                 walk_integer(w, s, "debounce_ms", &deb, 1, 60000);
             cfg->reload_debounce_ms = (int)deb;
             break;
         case 6:
@@ -814,7 +630,7 @@ static int read_root(struct walk *w, int t, struct config *cfg)
             rc = read_console(w, s, cfg);
             break;
         }
-        leave(w, m);
+        walk_leave(w, m);
         lua_pop(w->L, 1);
         if (rc) goto fail;
     }

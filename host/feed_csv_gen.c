@@ -1,7 +1,6 @@
 /* feed_csv_gen.c: the synthetic tick CSV writer (feed_csv_gen.h).
  *
- * Randomness: xoshiro256** seeded through splitmix64, integers below a bound by
- * Lemire's multiply-and-reject, as feed_sim.c does (its generator is private there).
+ * Randomness: the host's rng.h (as feed_sim.c).
  * Each row draws, in this order: the symbol, the mid's step (-2..+2 cents), the spread
  * (1..3 cents), the side (bid or ask), the trade size (1..500), the bid size and the
  * ask size (100..2000 in hundreds). The symbols' starting mids are drawn first, in
@@ -21,6 +20,7 @@
 #include <zlib.h>
 
 #include "feed_csv_parse.h"
+#include "rng.h"
 #include "util.h"
 
 #define OUT_BUF        (1u << 20)
@@ -45,59 +45,6 @@ const char csv_gen_usage[] =
     "  --start T        the first row's time (default 2026-01-05T14:30:00Z)\n"
     "  --time FORMAT    ms (epoch ms, default), s (epoch s with 6 decimals) or iso\n"
     "  --gzip           gzip the output (level 1)\n";
-
-/* ---- the PRNG --------------------------------------------------------------------- */
-
-struct rng {
-    uint64_t s[4];
-};
-
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct rng *r)
-{
-    uint64_t *s = r->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, n), n >= 1, without modulo bias (Lemire). */
-static uint64_t rng_below(struct rng *r, uint64_t n)
-{
-    __uint128_t m = (__uint128_t)rng_next(r) * n;
-    uint64_t low = (uint64_t)m;
-    if (low < n) {
-        uint64_t threshold = (0 - n) % n;
-        while (low < threshold) {
-            m = (__uint128_t)rng_next(r) * n;
-            low = (uint64_t)m;
-        }
-    }
-    return (uint64_t)(m >> 64);
-}
-
-static void rng_seed(struct rng *r, uint64_t seed)
-{
-    for (int i = 0; i < 4; i++) r->s[i] = splitmix64(&seed);
-}
 
 /* ---- formatting ------------------------------------------------------------------- */
 
@@ -125,20 +72,6 @@ static char *put_cents(char *p, uint64_t cents)
     return put_padded(p, cents % 100, 2);
 }
 
-/* Howard Hinnant's civil_from_days. */
-static void civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
-{
-    z += 719468;
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    unsigned doe = (unsigned)(z - era * 146097);
-    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    unsigned mp = (5 * doy + 2) / 153;
-    *d = doy - (153 * mp + 2) / 5 + 1;
-    *m = mp < 10 ? mp + 3 : mp - 9;
-    *y = (int64_t)yoe + era * 400 + (*m <= 2);
-}
-
 static char *put_time(char *p, int64_t t_us, enum csv_gen_time fmt)
 {
     if (fmt == CSV_GEN_MS) return put_u64(p, (uint64_t)t_us / 1000);
@@ -150,7 +83,7 @@ static char *put_time(char *p, int64_t t_us, enum csv_gen_time fmt)
     int64_t y;
     unsigned m, d;
     uint64_t us_of_day = (uint64_t)(t_us % US_PER_DAY), s = us_of_day / US_PER_S;
-    civil_from_days(t_us / US_PER_DAY, &y, &m, &d);
+    util_civil_from_days(t_us / US_PER_DAY, &y, &m, &d);
     p = put_padded(p, (uint64_t)y, 4);
     *p++ = '-';
     p = put_padded(p, m, 2);

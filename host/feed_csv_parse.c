@@ -18,7 +18,7 @@
  * csv_dec_units puts them on a grid with integer arithmetic (128-bit where a product
  * can pass 64), so 182.889999 on a 0.01 tick is 18289 units, never 18288.
  *
- * Times: days_from_civil (H. Hinnant's algorithm) and a few multiplications, no libc.
+ * Times: util_days_from_civil (H. Hinnant's algorithm) and a few multiplications, no libc.
  * Epoch numbers are told apart by magnitude: below 1e11 seconds (until 5138), below
  * 1e14 milliseconds, else microseconds (nanosecond epochs pass CSV_MAX_TIME_US and are
  * refused rather than misread).
@@ -267,17 +267,6 @@ int csv_dec_units(const struct csv_dec *d, int dp, int64_t step, int64_t *out)
 
 /* ---- times ------------------------------------------------------------------------ */
 
-/* Days from 1970-01-01 to y-m-d in the proleptic Gregorian calendar. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = (y >= 0 ? y : y - 399) / 400;
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int days_in_month(int64_t y, int m)
 {
     static const int days[12] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
@@ -372,7 +361,7 @@ static const char *scan_iso(const char *p, const char *end, int64_t *out)
     p += 5;
     int64_t secs = 0, us = 0;
     if (scan_time_of_day(&p, end, &secs, &us) < 0) return NULL;
-    int64_t t = (days_from_civil(y, mo, d) * SECONDS_PER_DAY + secs) * US_PER_S + us;
+    int64_t t = (util_days_from_civil(y, mo, d) * SECONDS_PER_DAY + secs) * US_PER_S + us;
     if (t > CSV_MAX_TIME_US) return NULL;
     *out = t;
     return p;

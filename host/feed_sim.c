@@ -1,9 +1,8 @@
 /* feed_sim.c: the seeded market simulator (see feed_sim.h).
  *
- * Randomness: a private xoshiro256** seeded through splitmix64 from cfg->seed, so the
- * stream depends on nothing but the seed and the configuration. Uniform doubles take
- * the top 53 bits; integers below a bound use Lemire's multiply-and-reject (unbiased);
- * normal deviates come from Box-Muller, the second value of each pair cached.
+ * Randomness: the host's rng.h seeded from cfg->seed, so the stream depends on nothing
+ * but the seed and the configuration; normal deviates come from Box-Muller, the second
+ * value of each pair cached.
  *
  * Each event draws, in this order: the symbol (uniformly at random over the
  * configured symbols: more realistic than round-robin, and the per-symbol n still
@@ -29,6 +28,7 @@
 #include <string.h>
 
 #include "fixed.h"
+#include "rng.h"
 #include "util.h"
 
 #define SECONDS_PER_YEAR (365.25 * 86400.0)
@@ -49,7 +49,7 @@ struct sim_symbol {
 };
 
 struct feed_sim {
-    uint64_t s[4]; /* xoshiro256** state */
+    struct rng rng;
     int have_spare;
     double spare; /* the cached second Box-Muller deviate */
     double trade_ratio;
@@ -59,63 +59,15 @@ struct feed_sim {
     struct sim_symbol sym[];
 };
 
-static uint64_t splitmix64(uint64_t *x)
-{
-    uint64_t z = (*x += UINT64_C(0x9e3779b97f4a7c15));
-    z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
-    z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
-    return z ^ (z >> 31);
-}
-
-static uint64_t rotl(uint64_t x, int k)
-{
-    return (x << k) | (x >> (64 - k));
-}
-
-static uint64_t rng_next(struct feed_sim *f)
-{
-    uint64_t *s = f->s;
-    uint64_t result = rotl(s[1] * 5, 7) * 9;
-    uint64_t t = s[1] << 17;
-    s[2] ^= s[0];
-    s[3] ^= s[1];
-    s[1] ^= s[2];
-    s[0] ^= s[3];
-    s[2] ^= t;
-    s[3] = rotl(s[3], 45);
-    return result;
-}
-
-/* Uniform in [0, 1). */
-static double rng_uniform(struct feed_sim *f)
-{
-    return (double)(rng_next(f) >> 11) * 0x1p-53;
-}
-
-/* Uniform integer in [0, n), n >= 1, without modulo bias (Lemire). */
-static uint64_t rng_below(struct feed_sim *f, uint64_t n)
-{
-    __uint128_t m = (__uint128_t)rng_next(f) * n;
-    uint64_t low = (uint64_t)m;
-    if (low < n) {
-        uint64_t threshold = (0 - n) % n;
-        while (low < threshold) {
-            m = (__uint128_t)rng_next(f) * n;
-            low = (uint64_t)m;
-        }
-    }
-    return (uint64_t)(m >> 64);
-}
-
 /* Standard normal deviate (Box-Muller). */
-static double rng_normal(struct feed_sim *f)
+static double normal_deviate(struct feed_sim *f)
 {
     if (f->have_spare) {
         f->have_spare = 0;
         return f->spare;
     }
-    double u1 = 1.0 - rng_uniform(f); /* (0, 1]: log stays finite */
-    double u2 = rng_uniform(f);
+    double u1 = 1.0 - rng_uniform(&f->rng); /* (0, 1]: log stays finite */
+    double u2 = rng_uniform(&f->rng);
     double r = sqrt(-2.0 * log(u1));
     double theta = TWO_PI * u2;
     f->spare = r * sin(theta);
@@ -212,8 +164,7 @@ struct feed_sim *feed_sim_new(const struct feed_sim_config *cfg, const struct in
             return NULL;
         }
     }
-    uint64_t x = cfg->seed;
-    for (int i = 0; i < 4; i++) f->s[i] = splitmix64(&x);
+    rng_seed(&f->rng, cfg->seed);
     f->nsymbols = cfg->nsymbols;
     f->trade_ratio = cfg->trade_ratio;
     f->interval_us = MAX(1e6 / cfg->rate, 1.0);
@@ -228,7 +179,7 @@ void feed_sim_free(struct feed_sim *f)
 /* Advances s's mid by one GBM step and returns the published mid in ticks. */
 static int64_t step_mid(struct feed_sim *f, struct sim_symbol *s)
 {
-    double z = rng_normal(f);
+    double z = normal_deviate(f);
     double mid = s->mid * exp(s->step_mu + s->step_sigma * z);
     if (!(mid >= s->tick_px)) mid = s->tick_px;
     if (mid > s->max_ticks * s->tick_px) mid = s->max_ticks * s->tick_px;
@@ -241,13 +192,13 @@ static int64_t step_mid(struct feed_sim *f, struct sim_symbol *s)
 
 static int64_t random_size(struct feed_sim *f, const struct sim_symbol *s)
 {
-    return (int64_t)(rng_below(f, (uint64_t)s->max_lots) + 1) * s->lot;
+    return (int64_t)(rng_below(&f->rng, (uint64_t)s->max_lots) + 1) * s->lot;
 }
 
 void feed_sim_next(struct feed_sim *f, struct event *ev)
 {
-    struct sim_symbol *s = &f->sym[rng_below(f, (uint64_t)f->nsymbols)];
-    int is_trade = rng_uniform(f) < f->trade_ratio;
+    struct sim_symbol *s = &f->sym[rng_below(&f->rng, (uint64_t)f->nsymbols)];
+    int is_trade = rng_uniform(&f->rng) < f->trade_ratio;
     int64_t mid_ticks = step_mid(f, s);
     int64_t bid_ticks = MAX(mid_ticks - s->half_spread, (int64_t)1);
     int64_t bid = bid_ticks * s->tick, ask = (bid_ticks + s->spread) * s->tick;
@@ -263,7 +214,7 @@ void feed_sim_next(struct feed_sim *f, struct event *ev)
         ev->md_kind = MD_TRADE;
         struct trade *t = &ev->u.trade;
         t->sym = s->sym;
-        t->px = rng_uniform(f) < 0.5 ? bid : ask;
+        t->px = rng_uniform(&f->rng) < 0.5 ? bid : ask;
         t->qty = random_size(f, s);
         t->n = ++s->nt;
     } else {

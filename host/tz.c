@@ -96,17 +96,6 @@ static bool is_leap(int64_t y)
     return (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
 }
 
-/* Howard Hinnant's days_from_civil. */
-static int64_t days_from_civil(int64_t y, int m, int d)
-{
-    y -= m <= 2;
-    int64_t era = floor_div(y, 400);
-    int64_t yoe = y - era * 400;
-    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    return era * 146097 + doe - 719468;
-}
-
 static int64_t year_of_days(int64_t days)
 {
     days += 719468;
@@ -123,12 +112,12 @@ static int64_t year_of_days(int64_t days)
 /* Day (since the epoch) on which date d falls in year y. */
 static int64_t rule_date_day(const struct tz_rule_date *d, int64_t y)
 {
-    int64_t jan1 = days_from_civil(y, 1, 1);
+    int64_t jan1 = util_days_from_civil(y, 1, 1);
     if (d->kind == 'J') return jan1 + d->day - 1 + (is_leap(y) && d->day >= 60);
     if (d->kind == 'n') return jan1 + d->day;
-    int64_t first = days_from_civil(y, d->month, 1);
-    int64_t next =
-        d->month == 12 ? days_from_civil(y + 1, 1, 1) : days_from_civil(y, d->month + 1, 1);
+    int64_t first = util_days_from_civil(y, d->month, 1);
+    int64_t next = d->month == 12 ? util_days_from_civil(y + 1, 1, 1)
+                                  : util_days_from_civil(y, d->month + 1, 1);
     int64_t day = first + floor_mod(d->day - floor_mod(first + 4, 7), 7) + (d->week - 1) * 7;
     while (day >= next) day -= 7; /* week 5 ("last") in a month with four */
     return day;

@@ -115,6 +115,29 @@ char *util_iso8601(int64_t ts_us, char *buf, size_t n)
     return buf;
 }
 
+int64_t util_days_from_civil(int64_t y, int m, int d)
+{
+    y -= m <= 2;
+    int64_t era = y >= 0 ? y / 400 : -((-(y + 1)) / 400) - 1; /* floor, no overflow */
+    int64_t yoe = y - era * 400;
+    int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+    int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    return era * 146097 + doe - 719468;
+}
+
+void util_civil_from_days(int64_t z, int64_t *y, unsigned *m, unsigned *d)
+{
+    z += 719468;
+    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
+    unsigned doe = (unsigned)(z - era * 146097);
+    unsigned yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    unsigned doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    unsigned mp = (5 * doy + 2) / 153;
+    *d = doy - (153 * mp + 2) / 5 + 1;
+    *m = mp < 10 ? mp + 3 : mp - 9;
+    *y = (int64_t)yoe + era * 400 + (*m <= 2);
+}
+
 int util_json_depth(const char *p, size_t n)
 {
     int depth = 0, max = 0, in_str = 0;

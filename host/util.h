@@ -44,6 +44,10 @@ int util_parse_duration(const char *s, int64_t *out_us);
 /* Formats epoch microseconds as ISO-8601 UTC with microseconds:
  * "2026-11-21T07:39:00.123456Z". buf needs 28 bytes. Returns buf. */
 char *util_iso8601(int64_t ts_us, char *buf, size_t n);
+/* Days from 1970-01-01 to y-m-d (month 1-12) in the proleptic Gregorian calendar, and
+ * back (H. Hinnant's algorithms; any int64 day within +-2^40 years). */
+int64_t util_days_from_civil(int64_t y, int m, int d);
+void util_civil_from_days(int64_t days, int64_t *y, unsigned *m, unsigned *d);
 
 /* The deepest nesting of JSON arrays and objects in the n bytes at p (brackets inside
  * strings skipped): checked before parsing, so a hostile body never reaches the
